@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/auditgraph/auditgraph/auth"
+	"github.com/auditgraph/auditgraph/logfile"
+	"github.com/auditgraph/auditgraph/migrations"
+	"github.com/auditgraph/auditgraph/server"
+	"github.com/auditgraph/auditgraph/store"
+)
+
+// serveOptions are the settings of serve and dev.
+type serveOptions struct {
+	databaseURL string
+	listen      string
+	publicURL   string
+	maxIngest   string
+}
+
+func (o *serveOptions) declare(f *flags) {
+	f.env(&o.databaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL connection string")
+	f.env(&o.listen, "listen", "AUDITGRAPH_LISTEN", "127.0.0.1:8080", "address to listen on")
+	f.env(&o.publicURL, "public-url", "AUDITGRAPH_PUBLIC_URL", "", "base of the absolute URLs the service hands out, and the token issuer; servers sharing a database behind one address share it (default http:// + the listen address)")
+	f.env(&o.maxIngest, "max-ingest-bytes", "AUDITGRAPH_MAX_INGEST_BYTES", strconv.Itoa(server.DefaultMaxIngestBytes), "largest body of POST /api/1.0/audit-events")
+}
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var o serveOptions
+	f := newFlags("serve", "auditgraph serve [flags]",
+		"Serves the API. Applies pending migrations first. Stops on Ctrl-C or SIGTERM, finishing requests under way.",
+		getenv, stdout, stderr)
+	o.declare(f)
+	if _, err := f.parse(args); err != nil {
+		return helpOrUsage(err)
+	}
+	if o.databaseURL == "" {
+		return errors.New("serve: DATABASE_URL is not set: set it (or --database-url) to a PostgreSQL connection string, or use `make run` for a private database")
+	}
+	return serve(ctx, o, stdout, stderr, nil)
+}
+
+// serve runs the server until ctx ends. ready, when not nil, is called
+// with the base URL once the server listens.
+func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready func(ctx context.Context, st *store.Store, baseURL string) error) error {
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	maxIngest, err := strconv.ParseInt(o.maxIngest, 10, 64)
+	if err != nil || maxIngest <= 0 {
+		return fmt.Errorf("serve: AUDITGRAPH_MAX_INGEST_BYTES is %q; give a positive number of bytes", o.maxIngest)
+	}
+	pool, err := store.Open(ctx, o.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	st := store.New(pool)
+	applied, err := st.Migrate(ctx, migrations.FS)
+	if err != nil {
+		return err
+	}
+	for _, name := range applied {
+		log.Info("applied migration", "name", name)
+	}
+
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("serve: listen on %s: %w (set AUDITGRAPH_LISTEN or --listen to a free address)", o.listen, err)
+	}
+	defer ln.Close()
+	base := "http://" + ln.Addr().String()
+	publicURL := strings.TrimRight(o.publicURL, "/")
+	if publicURL == "" {
+		publicURL = base
+	}
+	tokens, err := auth.NewTokens(ctx, st, publicURL, publicURL+"/api")
+	if err != nil {
+		return err
+	}
+	secrets, err := st.URLSecrets(ctx, newURLSecret)
+	if err != nil {
+		return err
+	}
+	logs := logfile.NewService(st, logfile.NewSigner(secrets), publicURL)
+	handler := server.New(server.Config{MaxIngestBytes: maxIngest}, st, tokens, auth.NewHasher(auth.DefaultArgon2, 0), logs, log)
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      10 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "url", base, "public_url", publicURL)
+	fmt.Fprintf(stdout, "auditgraph: serving on %s\n", base)
+	if ready != nil {
+		if err := ready(ctx, st, base); err != nil {
+			srv.Close()
+			return err
+		}
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	return nil
+}
+
+func newURLSecret() ([]byte, error) {
+	b := make([]byte, 32)
+	_, err := rand.Read(b)
+	return b, err
+}
+
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var databaseURL string
+	f := newFlags("migrate", "auditgraph migrate [flags]",
+		"Applies the migrations the database does not have yet. Running it again is harmless.", getenv, stdout, stderr)
+	f.env(&databaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL connection string")
+	if _, err := f.parse(args); err != nil {
+		return helpOrUsage(err)
+	}
+	if databaseURL == "" {
+		return errors.New("migrate: DATABASE_URL is not set: set it (or --database-url) to a PostgreSQL connection string")
+	}
+	pool, err := store.Open(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	applied, err := store.New(pool).Migrate(ctx, migrations.FS)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "migrate: the database is up to date")
+	}
+	for _, name := range applied {
+		fmt.Fprintln(stdout, "migrate: applied", name)
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Error codes carried in extensions.code.
+const (
+	CodeBadUserInput = "BAD_USER_INPUT"
+	CodeForbidden    = "FORBIDDEN"
+	CodeInternal     = "INTERNAL_SERVER_ERROR"
+)
+
+// Limits on the queries the handler runs.
+const (
+	maxComplexity = 1000
+	maxTokens     = 10000
+)
+
+// NewHandler returns the GraphQL HTTP handler over resolver. The caller
+// puts the authenticated principal in the request context first.
+func NewHandler(resolver *Resolver, log *slog.Logger) http.Handler {
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: resolver}))
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(maxTokens)
+	srv.SetDisableSuggestion(true)
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.FixedComplexityLimit(maxComplexity))
+	srv.SetErrorPresenter(presentError(log))
+	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
+		log.Error("graphql panic", "panic", v, "stack", string(debug.Stack()))
+		return fmt.Errorf("graphql: panic: %v", v)
+	})
+	return srv
+}
+
+// presentError gives clients the message of errors meant for them and
+// "internal error" for the rest, which it logs: a database error must not
+// reach a client.
+func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		var argErr *ArgError
+		var scopeErr *ScopeError
+		var gqlErr *gqlerror.Error
+		switch {
+		case errors.As(err, &argErr):
+			e := graphql.DefaultErrorPresenter(ctx, argErr)
+			e.Message = argErr.Message
+			e.Extensions = map[string]any{"code": CodeBadUserInput, "argument": argErr.Argument}
+			return e
+		case errors.As(err, &scopeErr):
+			e := graphql.DefaultErrorPresenter(ctx, scopeErr)
+			e.Extensions = map[string]any{"code": CodeForbidden, "scope": scopeErr.Scope}
+			return e
+		case errors.As(err, &gqlErr) && gqlErr.Err == nil:
+			// Parse and validation errors of the query itself.
+			return graphql.DefaultErrorPresenter(ctx, err)
+		}
+		log.ErrorContext(ctx, "graphql field failed", "err", err)
+		e := graphql.DefaultErrorPresenter(ctx, errors.New("internal error"))
+		e.Extensions = map[string]any{"code": CodeInternal}
+		return e
+	}
+}

@@ -1,0 +1,314 @@
+// Package record reads batches of schema 1.0 audit records as clients send
+// them (JSON Lines, a JSON array, or one object) and checks each record, so
+// that a batch is stored whole or not at all and every record is kept
+// exactly as sent.
+package record
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// SchemaVersion is the one record schema the service takes.
+const SchemaVersion = "1.0"
+
+// Record is one checked record: its body as compact JSON, with the same
+// fields and values as sent, and the values the service files it by.
+type Record struct {
+	Timestamp time.Time
+	Minute    time.Time // the minute the record belongs to
+	Action    string
+	Category  string
+	EventType string
+	SessionID string
+	Body      []byte
+}
+
+// Problem is what is wrong with one record of a batch.
+type Problem struct {
+	Position int    `json:"position"`       // 1-based, in the order sent
+	Line     int    `json:"line,omitempty"` // for JSON Lines: the line number
+	Field    string `json:"field,omitempty"`
+	Message  string `json:"message"`
+}
+
+func (p Problem) String() string {
+	s := fmt.Sprintf("record %d", p.Position)
+	if p.Line > 0 {
+		s += fmt.Sprintf(" (line %d)", p.Line)
+	}
+	if p.Field != "" {
+		s += ": " + p.Field
+	}
+	return s + ": " + p.Message
+}
+
+// MaxProblems bounds the problems reported for one batch.
+const MaxProblems = 100
+
+// ParseBatch reads a batch and checks every record in it. It returns the
+// records when all are good, else the problems (at most MaxProblems) and no
+// records.
+func ParseBatch(body []byte) ([]Record, []Problem) {
+	raws, lines, p := split(body)
+	if p != nil {
+		return nil, p
+	}
+	var recs []Record
+	var problems []Problem
+	for i, raw := range raws {
+		r, ps := Parse(raw)
+		for _, p := range ps {
+			p.Position = i + 1
+			if lines != nil {
+				p.Line = lines[i]
+			}
+			problems = append(problems, p)
+		}
+		if len(problems) >= MaxProblems {
+			return nil, problems[:MaxProblems]
+		}
+		recs = append(recs, r)
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return recs, nil
+}
+
+// split cuts a batch into its records. lines is nil unless the batch was
+// read line by line.
+func split(body []byte) (raws []json.RawMessage, lines []int, problems []Problem) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, nil, []Problem{{Message: "the body holds no record: send JSON Lines, a JSON array or one JSON object"}}
+	}
+	if !utf8.Valid(trimmed) {
+		return nil, nil, []Problem{{Message: "the body is not valid UTF-8"}}
+	}
+	if trimmed[0] == '[' {
+		if err := json.Unmarshal(trimmed, &raws); err != nil {
+			return nil, nil, []Problem{{Message: "the body is not a valid JSON array: " + jsonError(err)}}
+		}
+		if len(raws) == 0 {
+			return nil, nil, []Problem{{Message: "the array holds no record"}}
+		}
+		return raws, nil, nil
+	}
+	// One object, JSON Lines, or objects one after another.
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	for {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if err == io.EOF {
+			return raws, nil, nil
+		}
+		if err != nil {
+			break
+		}
+		raws = append(raws, raw)
+	}
+	// Some value is not JSON: go line by line to say which.
+	raws = nil
+	for i, line := range bytes.Split(trimmed, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		raws = append(raws, line)
+		lines = append(lines, i+1)
+		if !json.Valid(line) {
+			var v any
+			err := json.Unmarshal(line, &v)
+			problems = append(problems, Problem{Position: len(raws), Line: i + 1, Message: "not valid JSON: " + jsonError(err)})
+			if len(problems) == MaxProblems {
+				break
+			}
+		}
+	}
+	if len(problems) == 0 {
+		// Every line is JSON, yet the whole is not: a value spans lines.
+		problems = []Problem{{Message: "the body is neither one JSON object, a JSON array, nor JSON Lines (one record per line)"}}
+	}
+	return nil, nil, problems
+}
+
+func jsonError(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return "unexpected end of input"
+}
+
+// Parse checks one record against schema 1.0.
+func Parse(raw []byte) (Record, []Problem) {
+	var problems []Problem
+	bad := func(field, format string, args ...any) {
+		problems = append(problems, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	if !utf8.Valid(raw) {
+		bad("", "the record is not valid UTF-8")
+		return Record{}, problems
+	}
+	if dup := duplicateKey(raw); dup != "" {
+		bad(dup, "appears more than once in its object; send each field once")
+		return Record{}, problems
+	}
+	top, ok := object(raw)
+	if !ok {
+		bad("", "a record must be a JSON object")
+		return Record{}, problems
+	}
+	var r Record
+	str := func(obj map[string]json.RawMessage, prefix, name string) string {
+		field := prefix + name
+		v, present := obj[name]
+		if !present {
+			bad(field, "is required")
+			return ""
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			bad(field, "must be a string")
+			return ""
+		}
+		if strings.TrimSpace(s) == "" {
+			bad(field, "must not be empty")
+		}
+		return s
+	}
+	obj := func(parent map[string]json.RawMessage, prefix, name string) map[string]json.RawMessage {
+		v, present := parent[name]
+		if !present {
+			bad(prefix+name, "is required")
+			return nil
+		}
+		m, ok := object(v)
+		if !ok {
+			bad(prefix+name, "must be a JSON object")
+		}
+		return m
+	}
+
+	if v := str(top, "", "schemaVersion"); v != "" && v != SchemaVersion {
+		bad("schemaVersion", "is %q; the supported schema version is %q", v, SchemaVersion)
+	}
+	if ts := str(top, "", "timestamp"); ts != "" {
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			bad("timestamp", "is %q, not an RFC 3339 date-time such as 2023-06-12T16:30:00.123Z", ts)
+		} else if _, off := t.Zone(); off != 0 {
+			bad("timestamp", "is %q; give it in UTC, ending in Z", ts)
+		} else {
+			r.Timestamp = t.UTC()
+			r.Minute = r.Timestamp.Truncate(time.Minute)
+		}
+	}
+	str(top, "", "messageType")
+	r.EventType = str(top, "", "eventType")
+	r.Category = str(top, "", "category")
+	r.Action = str(top, "", "action")
+	str(top, "", "source")
+	if o := obj(top, "", "object"); o != nil {
+		str(o, "object.", "type")
+		if out := obj(o, "object.", "outcome"); out != nil {
+			if t := str(out, "object.outcome.", "type"); t != "" && t != "success" && t != "failure" {
+				bad("object.outcome.type", "is %q; it must be \"success\" or \"failure\"", t)
+			}
+		}
+		obj(o, "object.", "actor")
+		if ctx, present := o["context"]; present {
+			if c, ok := object(ctx); !ok {
+				bad("object.context", "must be a JSON object")
+			} else if sid, present := c["sessionId"]; present && string(sid) != "null" {
+				if err := json.Unmarshal(sid, &r.SessionID); err != nil {
+					bad("object.context.sessionId", "must be a string")
+				}
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return Record{}, problems
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		bad("", "not valid JSON: %s", jsonError(err))
+		return Record{}, problems
+	}
+	r.Body = buf.Bytes()
+	return r, nil
+}
+
+// object reads a JSON object, keeping its members as sent. Names are
+// matched exactly, not case-insensitively as encoding/json matches struct
+// fields.
+func object(raw []byte) (map[string]json.RawMessage, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, false
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// duplicateKey returns the path of the first member name that occurs twice
+// in one object, or "". encoding/json would silently keep the last.
+func duplicateKey(raw []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var walk func(path string) (string, error)
+	walk = func(path string) (string, error) {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return "", err
+				}
+				name := k.(string)
+				child := name
+				if path != "" {
+					child = path + "." + name
+				}
+				if seen[name] {
+					return child, nil
+				}
+				seen[name] = true
+				if d, err := walk(child); d != "" || err != nil {
+					return d, err
+				}
+			}
+			_, err = dec.Token()
+			return "", err
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if d, err := walk(fmt.Sprintf("%s[%d]", path, i)); d != "" || err != nil {
+					return d, err
+				}
+			}
+			_, err = dec.Token()
+			return "", err
+		}
+		return "", nil
+	}
+	d, _ := walk("")
+	return d
+}

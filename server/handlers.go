@@ -1,0 +1,103 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/auditgraph/auditgraph/auth"
+	"github.com/auditgraph/auditgraph/logfile"
+	"github.com/auditgraph/auditgraph/record"
+	"github.com/auditgraph/auditgraph/store"
+)
+
+// ingest stores a batch of records: all of it, committed before the
+// answer, or nothing with every bad record named.
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	if !auth.RequireScope(w, p, auth.ScopeWrite) {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxIngestBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: "too_large", Description: fmt.Sprintf(
+			"the batch is larger than %d bytes; send it in smaller batches", s.cfg.MaxIngestBytes)})
+		return
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: "invalid_request", Description: "the request body could not be read"})
+		return
+	}
+	recs, problems := record.ParseBatch(body)
+	if len(problems) > 0 {
+		desc := "the batch was refused and nothing of it was stored: fix the records listed in problems and send it again"
+		writeJSON(w, http.StatusBadRequest, apiError{Error: "invalid_batch", Description: desc, Problems: problems})
+		return
+	}
+	rows := make([]store.NewRecord, len(recs))
+	for i, rec := range recs {
+		rows[i] = store.NewRecord{Timestamp: rec.Timestamp, Minute: rec.Minute, Action: rec.Action,
+			Category: rec.Category, EventType: rec.EventType, SessionID: rec.SessionID, Body: rec.Body}
+	}
+	if err := s.store.InsertRecords(r.Context(), rows); err != nil {
+		s.log.Error("ingest", "err", err, "records", len(rows))
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable",
+			Description: "the records could not be stored and none of them was; send the batch again"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"accepted": len(rows)})
+}
+
+// download serves a log file to a holder of a valid signed location, or
+// of a bearer token with the audit:read scope.
+func (s *Server) download(w http.ResponseWriter, r *http.Request) {
+	path, err := s.logs.VerifyLocation(r.URL.Path)
+	if err != nil {
+		_, hasBearer := auth.BearerToken(r)
+		if !errors.Is(err, logfile.ErrUnsigned) && !hasBearer {
+			writeJSON(w, http.StatusForbidden, apiError{Error: "invalid_signature", Description: err.Error()})
+			return
+		}
+		p, ok := auth.Authenticate(w, r, s.tokens)
+		if !ok || !auth.RequireScope(w, p, auth.ScopeRead) {
+			return
+		}
+	}
+	f, content, err := s.logs.Open(r.Context(), path)
+	if errors.Is(err, logfile.ErrNoFile) {
+		writeJSON(w, http.StatusNotFound, apiError{Error: "not_found", Description: "there is no log file at this location"})
+		return
+	}
+	if err != nil {
+		s.log.Error("download", "err", err, "path", path)
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable", Description: "the log file could not be read; try again"})
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/gzip")
+	h.Set("Content-Disposition", `attachment; filename="`+logfile.Name(f.Minute, f.Part)+`"`)
+	h.Set("ETag", `"`+hex.EncodeToString(f.SHA256)+`"`)
+	h.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(f.SHA256)+":")
+	h.Set("Cache-Control", "private, max-age=3600, immutable")
+	http.ServeContent(w, r, "", f.CreatedAt, bytes.NewReader(content))
+}
+
+// healthz answers 200 while the database answers.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Warn("healthz: database unreachable", "err", err)
+		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "ok\n")
+}

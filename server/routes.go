@@ -1,0 +1,18 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/auditgraph/auditgraph/auth"
+	"github.com/auditgraph/auditgraph/logfile"
+)
+
+// routes lists every endpoint of the service.
+func (s *Server) routes(tokenEndpoint, graphql http.Handler) {
+	bearer := auth.Bearer(s.tokens)
+	s.mux.Handle("POST /api/1.0/oauth2/access_token", tokenEndpoint)
+	s.mux.Handle("POST /api/graphql", bearer(graphql))
+	s.mux.Handle("POST /api/1.0/audit-events", bearer(http.HandlerFunc(s.ingest)))
+	s.mux.HandleFunc("GET "+logfile.PathPrefix+"{path...}", s.download)
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+}

@@ -1,0 +1,165 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// NewRecord is an audit record to store: its body exactly as sent, and the
+// values the service looks it up by.
+type NewRecord struct {
+	Timestamp time.Time
+	Minute    time.Time
+	Action    string
+	Category  string
+	EventType string
+	SessionID string // empty when the record has none
+	Body      []byte
+}
+
+// InsertRecords stores a batch of records with COPY in one transaction:
+// when it returns nil every record is committed, otherwise none is.
+func (s *Store) InsertRecords(ctx context.Context, recs []NewRecord) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_records"},
+			[]string{"ts", "minute", "action", "category", "event_type", "session_id", "body"},
+			pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
+				r := recs[i]
+				var session *string
+				if r.SessionID != "" {
+					session = &r.SessionID
+				}
+				return []any{r.Timestamp, r.Minute, r.Action, r.Category, r.EventType, session, string(r.Body)}, nil
+			}))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: insert records: %w", err)
+	}
+	return nil
+}
+
+// LogFile describes one written log file.
+type LogFile struct {
+	ID          int64     `db:"id"`
+	Minute      time.Time `db:"minute"`
+	Part        int       `db:"part"`
+	RecordCount int       `db:"record_count"`
+	ByteSize    int64     `db:"byte_size"`
+	SHA256      []byte    `db:"sha256"`
+	CreatedAt   time.Time `db:"created_at"`
+}
+
+// Encoder turns the bodies of one minute's records, in order, into the
+// content of a log file.
+type Encoder func(bodies [][]byte) ([]byte, error)
+
+// sealLock is the first key of the advisory lock held while a minute's file
+// is written; the second key is the minute.
+const sealLock = 0x6c6f67 // "log"
+
+// PendingMinutes returns the minutes in [from, to) that hold records not yet
+// in a file, oldest first.
+func (s *Store) PendingMinutes(ctx context.Context, from, to time.Time) ([]time.Time, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT DISTINCT minute FROM audit_records
+		WHERE file_id IS NULL AND minute >= $1 AND minute < $2 ORDER BY minute`, from, to)
+	ms, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	if err != nil {
+		return nil, fmt.Errorf("store: pending minutes: %w", err)
+	}
+	return ms, nil
+}
+
+// SealMinute writes the records of minute that are in no file yet into a
+// new file of that minute, ordered by timestamp, with the next part number.
+// It returns false when there was nothing to write. Servers sharing the
+// database take turns on a minute, and a record is marked with its file in
+// the same transaction that stores the file, so each record lands in exactly
+// one file.
+func (s *Store) SealMinute(ctx context.Context, minute time.Time, encode Encoder) (LogFile, bool, error) {
+	var f LogFile
+	var wrote bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, $2)", sealLock, int32(minute.Unix()/60)); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `SELECT id, body FROM audit_records
+			WHERE minute = $1 AND file_id IS NULL ORDER BY ts, id`, minute)
+		var ids []int64
+		var bodies [][]byte
+		var id int64
+		var body []byte
+		_, err := pgx.ForEachRow(rows, []any{&id, &body}, func() error {
+			ids = append(ids, id)
+			bodies = append(bodies, body)
+			return nil
+		})
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		content, err := encode(bodies)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(content)
+		rows, _ = tx.Query(ctx, `INSERT INTO log_files (minute, part, record_count, byte_size, sha256, content)
+			SELECT $1, COALESCE(max(part), 0) + 1, $2, $3, $4, $5 FROM log_files WHERE minute = $1
+			RETURNING id, minute, part, record_count, byte_size, sha256, created_at`,
+			minute, len(ids), len(content), sum[:], content)
+		f, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[LogFile])
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "UPDATE audit_records SET file_id = $1 WHERE id = ANY($2)", f.ID, ids); err != nil {
+			return err
+		}
+		wrote = true
+		return nil
+	})
+	if err != nil {
+		return LogFile{}, false, fmt.Errorf("store: seal minute %s: %w", minute.Format(time.RFC3339), err)
+	}
+	return f, wrote, nil
+}
+
+// LogFiles lists the files of the minutes in [from, to) by minute and part.
+func (s *Store) LogFiles(ctx context.Context, from, to time.Time) ([]LogFile, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT id, minute, part, record_count, byte_size, sha256, created_at
+		FROM log_files WHERE minute >= $1 AND minute < $2 ORDER BY minute, part`, from, to)
+	fs, err := pgx.CollectRows(rows, pgx.RowToStructByName[LogFile])
+	if err != nil {
+		return nil, fmt.Errorf("store: log files: %w", err)
+	}
+	return fs, nil
+}
+
+// LogFileContent returns the file of minute and part with its content;
+// ErrNotFound when there is none.
+func (s *Store) LogFileContent(ctx context.Context, minute time.Time, part int) (LogFile, []byte, error) {
+	var f LogFile
+	var content []byte
+	err := s.pool.QueryRow(ctx, `SELECT id, minute, part, record_count, byte_size, sha256, created_at, content
+		FROM log_files WHERE minute = $1 AND part = $2`, minute, part).
+		Scan(&f.ID, &f.Minute, &f.Part, &f.RecordCount, &f.ByteSize, &f.SHA256, &f.CreatedAt, &content)
+	if err == pgx.ErrNoRows {
+		return LogFile{}, nil, ErrNotFound
+	}
+	if err != nil {
+		return LogFile{}, nil, fmt.Errorf("store: log file content: %w", err)
+	}
+	return f, content, nil
+}
+
+// CountRecords counts the records whose minute is in [from, to).
+func (s *Store) CountRecords(ctx context.Context, from, to time.Time) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, "SELECT count(*) FROM audit_records WHERE minute >= $1 AND minute < $2", from, to).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count records: %w", err)
+	}
+	return n, nil
+}
