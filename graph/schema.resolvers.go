@@ -20,10 +20,11 @@ func (r *auditLogsResolver) ListAuditLogs(ctx context.Context, obj *model.AuditL
 	}
 	from, to, errs := ParseRange(startDatetime, endDatetime, schemaVersion)
 	if len(errs) > 0 {
-		for _, e := range errs[1:] {
+		last := len(errs) - 1
+		for _, e := range errs[:last] {
 			graphql.AddError(ctx, e)
 		}
-		return nil, errs[0]
+		return nil, errs[last] // added after the others: errors keep the order of the rules
 	}
 	files, err := r.Logs.List(ctx, schemaVersion, from, to)
 	if err != nil {
