@@ -60,7 +60,7 @@ func parseMinute(arg, s string) (time.Time, *ArgError) {
 		return time.Time{}, &ArgError{arg, fmt.Sprintf(
 			"%s %s is not an RFC 3339 date-time; write it like 2023-06-12T16:30:00Z", arg, quote(s))}
 	}
-	if t.Second() != 0 || t.Nanosecond() != 0 || strings.Contains(s, ".") {
+	if t.Second() != 0 || t.Nanosecond() != 0 || strings.ContainsAny(s, ".,") {
 		return time.Time{}, &ArgError{arg, fmt.Sprintf(
 			"%s %s is not on a whole minute: the seconds must be 00 with no fraction, like 2023-06-12T16:30:00Z", arg, quote(s))}
 	}

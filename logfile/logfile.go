@@ -133,7 +133,7 @@ func Split(p string) (path, signature string) {
 		return p, ""
 	}
 	sig, file, ok := strings.Cut(rest, "/")
-	if !ok {
+	if !ok || sig == "" {
 		return p, ""
 	}
 	return PathPrefix + file, sig
@@ -149,12 +149,12 @@ func (s *Signer) Verify(path, signature string, now time.Time) error {
 		return ErrBadSignature
 	}
 	e, err := strconv.ParseInt(es, 10, 64)
-	if err != nil {
-		return ErrBadSignature
+	if err != nil || strconv.FormatInt(e, 10) != es {
+		return ErrBadSignature // only the form Sign writes: no sign, no leading zeros
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(sigs)
-	if err != nil {
-		return ErrBadSignature
+	if err != nil || base64.RawURLEncoding.EncodeToString(sig) != sigs {
+		return ErrBadSignature // no stray bits, no line breaks
 	}
 	for _, secret := range s.secrets {
 		if hmac.Equal(sig, mac(secret, path, e)) {

@@ -82,10 +82,14 @@ func ParseBatch(body []byte) ([]Record, []Problem) {
 	return recs, nil
 }
 
+// jsonSpace is the white space JSON allows between values.
+const jsonSpace = " \t\r\n"
+
 // split cuts a batch into its records. lines is nil unless the batch was
 // read line by line.
 func split(body []byte) (raws []json.RawMessage, lines []int, problems []Problem) {
-	trimmed := bytes.TrimSpace(body)
+	trimmed := bytes.Trim(body, jsonSpace)
+	leading := bytes.Count(body[:len(body)-len(bytes.TrimLeft(body, jsonSpace))], []byte("\n"))
 	if len(trimmed) == 0 {
 		return nil, nil, []Problem{{Message: "the body holds no record: send JSON Lines, a JSON array or one JSON object"}}
 	}
@@ -104,29 +108,35 @@ func split(body []byte) (raws []json.RawMessage, lines []int, problems []Problem
 	// One object, JSON Lines, or objects one after another.
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	for {
+		end := dec.InputOffset()
 		var raw json.RawMessage
 		err := dec.Decode(&raw)
 		if err == io.EOF {
-			return raws, nil, nil
+			if len(raws) == 1 {
+				lines = nil // one object: lines mean nothing
+			}
+			return raws, lines, nil
 		}
 		if err != nil {
 			break
 		}
 		raws = append(raws, raw)
+		start := end + int64(len(trimmed[end:])-len(bytes.TrimLeft(trimmed[end:], jsonSpace)))
+		lines = append(lines, leading+1+bytes.Count(trimmed[:start], []byte("\n")))
 	}
+	lines = nil
 	// Some value is not JSON: go line by line to say which.
 	raws = nil
 	for i, line := range bytes.Split(trimmed, []byte("\n")) {
-		line = bytes.TrimSpace(line)
+		line = bytes.Trim(line, jsonSpace)
 		if len(line) == 0 {
 			continue
 		}
 		raws = append(raws, line)
-		lines = append(lines, i+1)
 		if !json.Valid(line) {
 			var v any
 			err := json.Unmarshal(line, &v)
-			problems = append(problems, Problem{Position: len(raws), Line: i + 1, Message: "not valid JSON: " + jsonError(err)})
+			problems = append(problems, Problem{Position: len(raws), Line: leading + i + 1, Message: "not valid JSON: " + jsonError(err)})
 			if len(problems) == MaxProblems {
 				break
 			}
@@ -160,7 +170,7 @@ func Parse(raw []byte) (Record, []Problem) {
 		bad("", "the record is not valid UTF-8")
 		return Record{}, problems
 	}
-	if dup := duplicateKey(raw); dup != "" {
+	if dup, found := duplicateKey(raw); found {
 		bad(dup, "appears more than once in its object; send each field once")
 		return Record{}, problems
 	}
@@ -205,7 +215,7 @@ func Parse(raw []byte) (Record, []Problem) {
 	}
 	if ts := str(top, "", "timestamp"); ts != "" {
 		t, err := time.Parse(time.RFC3339Nano, ts)
-		if err != nil {
+		if err != nil || strings.Contains(ts, ",") { // Go also takes a comma before the fraction; RFC 3339 does not
 			bad("timestamp", "is %q, not an RFC 3339 date-time such as 2023-06-12T16:30:00.123Z", ts)
 		} else if _, off := t.Zone(); off != 0 {
 			bad("timestamp", "is %q; give it in UTC, ending in Z", ts)
@@ -265,15 +275,16 @@ func object(raw []byte) (map[string]json.RawMessage, bool) {
 }
 
 // duplicateKey returns the path of the first member name that occurs twice
-// in one object, or "". encoding/json would silently keep the last.
-func duplicateKey(raw []byte) string {
+// in one object, and whether there is one. encoding/json would silently
+// keep the last.
+func duplicateKey(raw []byte) (string, bool) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	var walk func(path string) (string, error)
-	walk = func(path string) (string, error) {
+	var walk func(path string) (string, bool, error)
+	walk = func(path string) (string, bool, error) {
 		tok, err := dec.Token()
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		switch tok {
 		case json.Delim('{'):
@@ -281,34 +292,41 @@ func duplicateKey(raw []byte) string {
 			for dec.More() {
 				k, err := dec.Token()
 				if err != nil {
-					return "", err
+					return "", false, err
 				}
-				name := k.(string)
-				child := name
+				name, ok := k.(string)
+				if !ok {
+					return "", false, errors.New("member name is not a string")
+				}
+				shown := name
+				if name == "" {
+					shown = `""`
+				}
+				child := shown
 				if path != "" {
-					child = path + "." + name
+					child = path + "." + shown
 				}
 				if seen[name] {
-					return child, nil
+					return child, true, nil
 				}
 				seen[name] = true
-				if d, err := walk(child); d != "" || err != nil {
-					return d, err
+				if d, found, err := walk(child); found || err != nil {
+					return d, found, err
 				}
 			}
 			_, err = dec.Token()
-			return "", err
+			return "", false, err
 		case json.Delim('['):
 			for i := 0; dec.More(); i++ {
-				if d, err := walk(fmt.Sprintf("%s[%d]", path, i)); d != "" || err != nil {
-					return d, err
+				if d, found, err := walk(fmt.Sprintf("%s[%d]", path, i)); found || err != nil {
+					return d, found, err
 				}
 			}
 			_, err = dec.Token()
-			return "", err
+			return "", false, err
 		}
-		return "", nil
+		return "", false, nil
 	}
-	d, _ := walk("")
-	return d
+	d, found, _ := walk("")
+	return d, found
 }
