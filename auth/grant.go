@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/auditgraph/auditgraph/store"
 	"github.com/go-oauth2/oauth2/v4"
@@ -138,7 +140,13 @@ func quote(s string) string {
 // exactly oerrors.ErrInvalidGrant otherwise: go-oauth2 compares errors by
 // identity, and an unknown user must be answered like a wrong password.
 func (e *TokenEndpoint) checkPassword(ctx context.Context, clientID, username, password string) (string, error) {
-	u, err := e.users.UserByName(ctx, username)
+	var u store.User
+	var err error
+	// No user has a name that is not UTF-8 or holds NUL, nor could
+	// PostgreSQL look one up: such a name is an unknown user.
+	if utf8.ValidString(username) && !strings.ContainsRune(username, 0) {
+		u, err = e.users.UserByName(ctx, username)
+	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
