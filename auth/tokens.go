@@ -221,3 +221,24 @@ func (t *Tokens) publicKey(ctx context.Context, kid string) (ed25519.PublicKey, 
 	}
 	return nil, errors.New("unknown key id")
 }
+
+// Sign signs payload with the current signing key, for digests.
+func (t *Tokens) Sign(payload []byte) (keyID string, signature []byte) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.kid, ed25519.Sign(t.signing, payload)
+}
+
+// PublicKeys returns every key that verifies tokens and digests, by id.
+func (t *Tokens) PublicKeys(ctx context.Context) (map[string]ed25519.PublicKey, error) {
+	if err := t.load(ctx); err != nil {
+		return nil, err
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	keys := make(map[string]ed25519.PublicKey, len(t.public))
+	for k, v := range t.public {
+		keys[k] = v
+	}
+	return keys, nil
+}

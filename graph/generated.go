@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/auditgraph/auditgraph/graph/model"
+	"github.com/auditgraph/auditgraph/logfile"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -38,7 +39,27 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AuditLogDigest struct {
+		CreatedText func(childComplexity int) int
+		HourText    func(childComplexity int) int
+		Location    func(childComplexity int) int
+		Part        func(childComplexity int) int
+		SHA256Hex   func(childComplexity int) int
+	}
+
+	AuditLogFile struct {
+		ByteSize    func(childComplexity int) int
+		Location    func(childComplexity int) int
+		MinuteText  func(childComplexity int) int
+		Part        func(childComplexity int) int
+		RecordCount func(childComplexity int) int
+		SHA256Hex   func(childComplexity int) int
+	}
+
 	AuditLogList struct {
+		Complete     func(childComplexity int) int
+		Digests      func(childComplexity int) int
+		Files        func(childComplexity int) int
 		LogLocations func(childComplexity int) int
 	}
 
@@ -60,7 +81,7 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type AuditLogsResolver interface {
-	ListAuditLogs(ctx context.Context, obj *model.AuditLogs, startDatetime string, endDatetime string, schemaVersion string) (*model.AuditLogList, error)
+	ListAuditLogs(ctx context.Context, obj *model.AuditLogs, startDatetime string, endDatetime string, schemaVersion string) (*logfile.Listing, error)
 }
 type InstrumentationResolver interface {
 	AuditLogs(ctx context.Context, obj *model.Instrumentation) (*model.AuditLogs, error)
@@ -87,6 +108,92 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "AuditLogDigest.createdAt":
+		if e.ComplexityRoot.AuditLogDigest.CreatedText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogDigest.CreatedText(childComplexity), true
+	case "AuditLogDigest.hour":
+		if e.ComplexityRoot.AuditLogDigest.HourText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogDigest.HourText(childComplexity), true
+	case "AuditLogDigest.location":
+		if e.ComplexityRoot.AuditLogDigest.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogDigest.Location(childComplexity), true
+	case "AuditLogDigest.part":
+		if e.ComplexityRoot.AuditLogDigest.Part == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogDigest.Part(childComplexity), true
+	case "AuditLogDigest.sha256":
+		if e.ComplexityRoot.AuditLogDigest.SHA256Hex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogDigest.SHA256Hex(childComplexity), true
+
+	case "AuditLogFile.byteSize":
+		if e.ComplexityRoot.AuditLogFile.ByteSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogFile.ByteSize(childComplexity), true
+	case "AuditLogFile.location":
+		if e.ComplexityRoot.AuditLogFile.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogFile.Location(childComplexity), true
+	case "AuditLogFile.minute":
+		if e.ComplexityRoot.AuditLogFile.MinuteText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogFile.MinuteText(childComplexity), true
+	case "AuditLogFile.part":
+		if e.ComplexityRoot.AuditLogFile.Part == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogFile.Part(childComplexity), true
+	case "AuditLogFile.recordCount":
+		if e.ComplexityRoot.AuditLogFile.RecordCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogFile.RecordCount(childComplexity), true
+	case "AuditLogFile.sha256":
+		if e.ComplexityRoot.AuditLogFile.SHA256Hex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogFile.SHA256Hex(childComplexity), true
+
+	case "AuditLogList.complete":
+		if e.ComplexityRoot.AuditLogList.Complete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogList.Complete(childComplexity), true
+	case "AuditLogList.digests":
+		if e.ComplexityRoot.AuditLogList.Digests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogList.Digests(childComplexity), true
+	case "AuditLogList.files":
+		if e.ComplexityRoot.AuditLogList.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogList.Files(childComplexity), true
 	case "AuditLogList.logLocations":
 		if e.ComplexityRoot.AuditLogList.LogLocations == nil {
 			break
@@ -206,10 +313,50 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AuditLogDigest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "location":
+		return ec.fieldContext_AuditLogDigest_location(ctx, field)
+	case "hour":
+		return ec.fieldContext_AuditLogDigest_hour(ctx, field)
+	case "part":
+		return ec.fieldContext_AuditLogDigest_part(ctx, field)
+	case "sha256":
+		return ec.fieldContext_AuditLogDigest_sha256(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AuditLogDigest_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditLogDigest", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditLogFile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "location":
+		return ec.fieldContext_AuditLogFile_location(ctx, field)
+	case "minute":
+		return ec.fieldContext_AuditLogFile_minute(ctx, field)
+	case "part":
+		return ec.fieldContext_AuditLogFile_part(ctx, field)
+	case "recordCount":
+		return ec.fieldContext_AuditLogFile_recordCount(ctx, field)
+	case "byteSize":
+		return ec.fieldContext_AuditLogFile_byteSize(ctx, field)
+	case "sha256":
+		return ec.fieldContext_AuditLogFile_sha256(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditLogFile", field.Name)
+}
+
 func (ec *executionContext) childFields_AuditLogList(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "logLocations":
 		return ec.fieldContext_AuditLogList_logLocations(ctx, field)
+	case "files":
+		return ec.fieldContext_AuditLogList_files(ctx, field)
+	case "digests":
+		return ec.fieldContext_AuditLogList_digests(ctx, field)
+	case "complete":
+		return ec.fieldContext_AuditLogList_complete(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditLogList", field.Name)
 }
@@ -450,7 +597,260 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 
 // region    **************************** field.gotpl *****************************
 
-func (ec *executionContext) _AuditLogList_logLocations(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogList) (ret graphql.Marshaler) {
+func (ec *executionContext) _AuditLogDigest_location(ctx context.Context, field graphql.CollectedField, obj *logfile.DigestLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogDigest_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Location, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogDigest_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogDigest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AuditLogDigest_hour(ctx context.Context, field graphql.CollectedField, obj *logfile.DigestLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogDigest_hour(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HourText(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogDigest_hour(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogDigest", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AuditLogDigest_part(ctx context.Context, field graphql.CollectedField, obj *logfile.DigestLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogDigest_part(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Part, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogDigest_part(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogDigest", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AuditLogDigest_sha256(ctx context.Context, field graphql.CollectedField, obj *logfile.DigestLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogDigest_sha256(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SHA256Hex(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogDigest_sha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogDigest", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AuditLogDigest_createdAt(ctx context.Context, field graphql.CollectedField, obj *logfile.DigestLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogDigest_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedText(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogDigest_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogDigest", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AuditLogFile_location(ctx context.Context, field graphql.CollectedField, obj *logfile.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogFile_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Location, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogFile_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogFile", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AuditLogFile_minute(ctx context.Context, field graphql.CollectedField, obj *logfile.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogFile_minute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinuteText(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogFile_minute(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogFile", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AuditLogFile_part(ctx context.Context, field graphql.CollectedField, obj *logfile.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogFile_part(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Part, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogFile_part(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogFile", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AuditLogFile_recordCount(ctx context.Context, field graphql.CollectedField, obj *logfile.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogFile_recordCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogFile_recordCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogFile", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AuditLogFile_byteSize(ctx context.Context, field graphql.CollectedField, obj *logfile.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogFile_byteSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByteSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogFile_byteSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogFile", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AuditLogFile_sha256(ctx context.Context, field graphql.CollectedField, obj *logfile.File) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogFile_sha256(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SHA256Hex(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogFile_sha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogFile", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AuditLogList_logLocations(ctx context.Context, field graphql.CollectedField, obj *logfile.Listing) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -459,7 +859,7 @@ func (ec *executionContext) _AuditLogList_logLocations(ctx context.Context, fiel
 			return ec.fieldContext_AuditLogList_logLocations(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.LogLocations, nil
+			return obj.LogLocations(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
@@ -470,7 +870,94 @@ func (ec *executionContext) _AuditLogList_logLocations(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_AuditLogList_logLocations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditLogList", field, false, false, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("AuditLogList", field, true, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AuditLogList_files(ctx context.Context, field graphql.CollectedField, obj *logfile.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogList_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Files, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []logfile.File) graphql.Marshaler {
+			return ec.marshalNAuditLogFile2ᚕgithubᚗcomᚋauditgraphᚋauditgraphᚋlogfileᚐFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogList_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditLogList",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditLogFile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditLogList_digests(ctx context.Context, field graphql.CollectedField, obj *logfile.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogList_digests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Digests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []logfile.DigestLocation) graphql.Marshaler {
+			return ec.marshalNAuditLogDigest2ᚕgithubᚗcomᚋauditgraphᚋauditgraphᚋlogfileᚐDigestLocationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogList_digests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditLogList",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditLogDigest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditLogList_complete(ctx context.Context, field graphql.CollectedField, obj *logfile.Listing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogList_complete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Complete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogList_complete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogList", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _AuditLogs_listAuditLogs(ctx context.Context, field graphql.CollectedField, obj *model.AuditLogs) (ret graphql.Marshaler) {
@@ -486,8 +973,8 @@ func (ec *executionContext) _AuditLogs_listAuditLogs(ctx context.Context, field 
 			return ec.Resolvers.AuditLogs().ListAuditLogs(ctx, obj, fc.Args["startDatetime"].(string), fc.Args["endDatetime"].(string), fc.Args["schemaVersion"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditLogList) graphql.Marshaler {
-			return ec.marshalNAuditLogList2ᚖgithubᚗcomᚋauditgraphᚋauditgraphᚋgraphᚋmodelᚐAuditLogList(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *logfile.Listing) graphql.Marshaler {
+			return ec.marshalNAuditLogList2ᚖgithubᚗcomᚋauditgraphᚋauditgraphᚋlogfileᚐListing(ctx, selections, v)
 		},
 		true,
 		true,
@@ -1724,9 +2211,130 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** object.gotpl ****************************
 
+var auditLogDigestImplementors = []string{"AuditLogDigest"}
+
+func (ec *executionContext) _AuditLogDigest(ctx context.Context, sel ast.SelectionSet, obj *logfile.DigestLocation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditLogDigestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditLogDigest")
+		case "location":
+			out.Values[i] = ec._AuditLogDigest_location(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hour":
+			out.Values[i] = ec._AuditLogDigest_hour(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "part":
+			out.Values[i] = ec._AuditLogDigest_part(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sha256":
+			out.Values[i] = ec._AuditLogDigest_sha256(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._AuditLogDigest_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var auditLogFileImplementors = []string{"AuditLogFile"}
+
+func (ec *executionContext) _AuditLogFile(ctx context.Context, sel ast.SelectionSet, obj *logfile.File) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditLogFileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditLogFile")
+		case "location":
+			out.Values[i] = ec._AuditLogFile_location(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minute":
+			out.Values[i] = ec._AuditLogFile_minute(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "part":
+			out.Values[i] = ec._AuditLogFile_part(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordCount":
+			out.Values[i] = ec._AuditLogFile_recordCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byteSize":
+			out.Values[i] = ec._AuditLogFile_byteSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sha256":
+			out.Values[i] = ec._AuditLogFile_sha256(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var auditLogListImplementors = []string{"AuditLogList"}
 
-func (ec *executionContext) _AuditLogList(ctx context.Context, sel ast.SelectionSet, obj *model.AuditLogList) graphql.Marshaler {
+func (ec *executionContext) _AuditLogList(ctx context.Context, sel ast.SelectionSet, obj *logfile.Listing) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditLogListImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -1738,6 +2346,21 @@ func (ec *executionContext) _AuditLogList(ctx context.Context, sel ast.Selection
 			out.Values[i] = graphql.MarshalString("AuditLogList")
 		case "logLocations":
 			out.Values[i] = ec._AuditLogList_logLocations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "files":
+			out.Values[i] = ec._AuditLogList_files(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "digests":
+			out.Values[i] = ec._AuditLogList_digests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "complete":
+			out.Values[i] = ec._AuditLogList_complete(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -2373,7 +2996,47 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
-func (ec *executionContext) marshalNAuditLogList2ᚖgithubᚗcomᚋauditgraphᚋauditgraphᚋgraphᚋmodelᚐAuditLogList(ctx context.Context, sel ast.SelectionSet, v *model.AuditLogList) graphql.Marshaler {
+func (ec *executionContext) marshalNAuditLogDigest2githubᚗcomᚋauditgraphᚋauditgraphᚋlogfileᚐDigestLocation(ctx context.Context, sel ast.SelectionSet, v logfile.DigestLocation) graphql.Marshaler {
+	return ec._AuditLogDigest(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAuditLogDigest2ᚕgithubᚗcomᚋauditgraphᚋauditgraphᚋlogfileᚐDigestLocationᚄ(ctx context.Context, sel ast.SelectionSet, v []logfile.DigestLocation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditLogDigest2githubᚗcomᚋauditgraphᚋauditgraphᚋlogfileᚐDigestLocation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAuditLogFile2githubᚗcomᚋauditgraphᚋauditgraphᚋlogfileᚐFile(ctx context.Context, sel ast.SelectionSet, v logfile.File) graphql.Marshaler {
+	return ec._AuditLogFile(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAuditLogFile2ᚕgithubᚗcomᚋauditgraphᚋauditgraphᚋlogfileᚐFileᚄ(ctx context.Context, sel ast.SelectionSet, v []logfile.File) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditLogFile2githubᚗcomᚋauditgraphᚋauditgraphᚋlogfileᚐFile(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAuditLogList2ᚖgithubᚗcomᚋauditgraphᚋauditgraphᚋlogfileᚐListing(ctx context.Context, sel ast.SelectionSet, v *logfile.Listing) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -2417,6 +3080,38 @@ func (ec *executionContext) marshalNInstrumentation2ᚖgithubᚗcomᚋauditgraph
 		return graphql.Null
 	}
 	return ec._Instrumentation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt64(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {

@@ -16,7 +16,7 @@ import (
 
 // Logs lists log files; *logfile.Service is one.
 type Logs interface {
-	List(ctx context.Context, schemaVersion string, from, to time.Time) ([]logfile.File, error)
+	List(ctx context.Context, from, to time.Time) (logfile.Listing, error)
 }
 
 // Resolver is the dependency root of the GraphQL resolvers.

@@ -11,10 +11,11 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/auditgraph/auditgraph/auth"
 	"github.com/auditgraph/auditgraph/graph/model"
+	"github.com/auditgraph/auditgraph/logfile"
 )
 
 // ListAuditLogs is the resolver for the listAuditLogs field.
-func (r *auditLogsResolver) ListAuditLogs(ctx context.Context, obj *model.AuditLogs, startDatetime string, endDatetime string, schemaVersion string) (*model.AuditLogList, error) {
+func (r *auditLogsResolver) ListAuditLogs(ctx context.Context, obj *model.AuditLogs, startDatetime string, endDatetime string, schemaVersion string) (*logfile.Listing, error) {
 	if err := requireScope(ctx, auth.ScopeRead); err != nil {
 		return nil, err
 	}
@@ -26,15 +27,8 @@ func (r *auditLogsResolver) ListAuditLogs(ctx context.Context, obj *model.AuditL
 		}
 		return nil, errs[last] // added after the others: errors keep the order of the rules
 	}
-	files, err := r.Logs.List(ctx, schemaVersion, from, to)
-	if err != nil {
-		return nil, err
-	}
-	list := &model.AuditLogList{LogLocations: make([]string, len(files))}
-	for i, f := range files {
-		list.LogLocations[i] = f.Location
-	}
-	return list, nil
+	l, err := r.Logs.List(ctx, from, to)
+	return &l, err
 }
 
 // AuditLogs is the resolver for the auditLogs field.

@@ -2,7 +2,10 @@ package logfile
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
+	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,23 +18,40 @@ type Store interface {
 	SealMinute(ctx context.Context, minute time.Time, encode store.Encoder) (store.LogFile, bool, error)
 	LogFiles(ctx context.Context, from, to time.Time) ([]store.LogFile, error)
 	LogFileContent(ctx context.Context, minute time.Time, part int) (store.LogFile, []byte, error)
+	MakeDigest(ctx context.Context, hour, now time.Time, build store.DigestBuilder) (store.Digest, bool, error)
+	HoursNeedingDigest(ctx context.Context, before time.Time) ([]time.Time, error)
+	NeedsDigest(ctx context.Context, hour time.Time) (bool, error)
+	Digests(ctx context.Context, from, to time.Time) ([]store.Digest, error)
+	DigestContent(ctx context.Context, hour time.Time, part int) (store.Digest, []byte, error)
+	DeleteHoursBefore(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
 // LocationLifetime is how long a handed-out location downloads.
 const LocationLifetime = time.Hour
 
-// Service writes log files when they are first needed and hands out their
-// signed locations.
+// DefaultGrace is how long after a minute ends the background writer waits
+// for its stragglers before writing its file.
+const DefaultGrace = 60 * time.Second
+
+// Service writes log files and digests, in the background and when first
+// needed, and hands out their signed locations.
 type Service struct {
-	store     Store
-	signer    *Signer
-	publicURL string
-	now       func() time.Time
+	store         Store
+	signer        *Signer
+	schemaVersion string
+	digest        store.DigestBuilder
+	publicURL     string
+	now           func() time.Time
 }
 
-// NewService returns a Service whose locations start with publicURL.
-func NewService(st Store, signer *Signer, publicURL string) *Service {
-	return &Service{store: st, signer: signer, publicURL: strings.TrimRight(publicURL, "/"), now: time.Now}
+// NewService returns a Service for schemaVersion whose locations start with
+// publicURL and whose digests digestSigner signs.
+func NewService(st Store, signer *Signer, digestSigner DigestSigner, schemaVersion, publicURL string) *Service {
+	return &Service{
+		store: st, signer: signer, schemaVersion: schemaVersion,
+		digest:    BuildDigest(schemaVersion, digestSigner),
+		publicURL: strings.TrimRight(publicURL, "/"), now: time.Now,
+	}
 }
 
 // File is a log file with its location.
@@ -40,34 +60,60 @@ type File struct {
 	Location string
 }
 
-// List returns the files of the minutes in [from, to), first writing the
-// files of every ended minute that has records in no file yet, so that a
-// query over the past is complete at once.
-func (s *Service) List(ctx context.Context, schemaVersion string, from, to time.Time) ([]File, error) {
+// DigestFile is a digest with its location.
+type DigestLocation struct {
+	store.Digest
+	Location string
+}
+
+// Listing is what a range holds.
+type Listing struct {
+	Files   []File
+	Digests []DigestLocation
+	// Complete is true when every minute of the range has ended and its
+	// records are in the files listed (late records aside, which go into
+	// further files).
+	Complete bool
+}
+
+// List returns the files of the minutes in [from, to) and the digests of
+// the hours they touch. It first writes the files of every ended minute
+// that has records in no file yet, and the digests of every ended hour that
+// needs one, so that a query over the past is complete at once.
+func (s *Service) List(ctx context.Context, from, to time.Time) (Listing, error) {
 	now := s.now()
-	if err := s.Seal(ctx, from, minTime(to, now.Truncate(time.Minute))); err != nil {
-		return nil, err
+	ended := now.Truncate(time.Minute)
+	lastHourEnd := to.Add(-time.Nanosecond).Truncate(time.Hour).Add(time.Hour)
+	if err := s.Seal(ctx, minTime(lastHourEnd, ended)); err != nil {
+		return Listing{}, err
+	}
+	digestBefore := minTime(lastHourEnd, now.Truncate(time.Hour))
+	if err := s.MakeDigests(ctx, digestBefore, from.Truncate(time.Hour)); err != nil {
+		return Listing{}, err
 	}
 	files, err := s.store.LogFiles(ctx, from, to)
 	if err != nil {
-		return nil, err
+		return Listing{}, err
+	}
+	digests, err := s.store.Digests(ctx, from.Truncate(time.Hour), lastHourEnd)
+	if err != nil {
+		return Listing{}, err
 	}
 	expires := now.Add(LocationLifetime)
-	out := make([]File, len(files))
+	l := Listing{Files: make([]File, len(files)), Digests: make([]DigestLocation, len(digests)), Complete: !to.After(ended)}
 	for i, f := range files {
-		p := Path(schemaVersion, f.Minute, f.Part)
-		out[i] = File{LogFile: f, Location: s.publicURL + s.signer.Sign(p, expires)}
+		l.Files[i] = File{LogFile: f, Location: s.publicURL + s.signer.Sign(Path(s.schemaVersion, f.Minute, f.Part), expires)}
 	}
-	return out, nil
+	for i, d := range digests {
+		l.Digests[i] = DigestLocation{Digest: d, Location: s.publicURL + s.signer.Sign(DigestPath(s.schemaVersion, d.Hour, d.Part), expires)}
+	}
+	return l, nil
 }
 
-// Seal writes the files of the minutes in [from, to) that hold records in
-// no file yet.
-func (s *Service) Seal(ctx context.Context, from, to time.Time) error {
-	if !from.Before(to) {
-		return nil
-	}
-	minutes, err := s.store.PendingMinutes(ctx, from, to)
+// Seal writes the files of the minutes before `before` that hold records
+// in no file yet.
+func (s *Service) Seal(ctx context.Context, before time.Time) error {
+	minutes, err := s.store.PendingMinutes(ctx, time.Time{}, before)
 	if err != nil {
 		return err
 	}
@@ -77,6 +123,66 @@ func (s *Service) Seal(ctx context.Context, from, to time.Time) error {
 		}
 	}
 	return nil
+}
+
+// MakeDigests makes, oldest first, the digests that the hours before
+// `before` need, and those of the hours from `first` on even when they lie
+// before the chain's first hour.
+func (s *Service) MakeDigests(ctx context.Context, before, first time.Time) error {
+	hours, err := s.store.HoursNeedingDigest(ctx, before)
+	if err != nil {
+		return err
+	}
+	for h := first; h.Before(before); h = h.Add(time.Hour) {
+		if slices.ContainsFunc(hours, h.Equal) {
+			continue
+		}
+		need, err := s.store.NeedsDigest(ctx, h)
+		if err != nil {
+			return err
+		}
+		if need {
+			hours = append(hours, h)
+		}
+	}
+	slices.SortFunc(hours, func(a, b time.Time) int { return a.Compare(b) })
+	for _, h := range hours {
+		if _, _, err := s.store.MakeDigest(ctx, h, s.now(), s.digest); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Run writes files and digests in the background until ctx ends: every
+// `every`, the files of the minutes that ended more than grace ago, then the
+// digests of the hours that did. With retention above zero it also removes,
+// once an hour, the hours that ended longer than retention ago.
+func (s *Service) Run(ctx context.Context, grace, every, retention time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var lastRetention time.Time
+	for {
+		if retention > 0 && s.now().Sub(lastRetention) >= time.Hour {
+			lastRetention = s.now()
+			if n, err := s.store.DeleteHoursBefore(ctx, s.now().Add(-retention)); err != nil && ctx.Err() == nil {
+				log.Error("retention", "err", err)
+			} else if n > 0 {
+				log.Info("retention removed old hours", "records", n, "before", s.now().Add(-retention).Truncate(time.Hour))
+			}
+		}
+		cutoff := s.now().Add(-grace)
+		if err := s.Seal(ctx, cutoff.Truncate(time.Minute)); err != nil && ctx.Err() == nil {
+			log.Error("background log files", "err", err)
+		} else if err := s.MakeDigests(ctx, cutoff.Truncate(time.Hour), cutoff.Truncate(time.Hour)); err != nil && ctx.Err() == nil {
+			log.Error("background digests", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -89,18 +195,33 @@ func minTime(a, b time.Time) time.Time {
 // ErrNoFile is returned by Open for a path that names no file.
 var ErrNoFile = errors.New("no such log file")
 
-// Open returns the file at path and its content. The caller has checked
+// Object is a served file: a log file or a digest.
+type Object struct {
+	Name        string
+	ContentType string
+	SHA256      []byte
+	Created     time.Time
+	Content     []byte
+}
+
+// Open returns the log file or digest at path. The caller has checked
 // that the request may read it (signature or token).
-func (s *Service) Open(ctx context.Context, path string) (store.LogFile, []byte, error) {
-	_, minute, part, ok := ParsePath(path)
-	if !ok {
-		return store.LogFile{}, nil, ErrNoFile
+func (s *Service) Open(ctx context.Context, path string) (Object, error) {
+	if v, minute, part, ok := ParsePath(path); ok && v == s.schemaVersion {
+		f, content, err := s.store.LogFileContent(ctx, minute, part)
+		if errors.Is(err, store.ErrNotFound) {
+			return Object{}, ErrNoFile
+		}
+		return Object{Name: Name(minute, part), ContentType: "application/gzip", SHA256: f.SHA256, Created: f.CreatedAt, Content: content}, err
 	}
-	f, content, err := s.store.LogFileContent(ctx, minute, part)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.LogFile{}, nil, ErrNoFile
+	if v, hour, part, ok := ParseDigestPath(path); ok && v == s.schemaVersion {
+		d, content, err := s.store.DigestContent(ctx, hour, part)
+		if errors.Is(err, store.ErrNotFound) {
+			return Object{}, ErrNoFile
+		}
+		return Object{Name: DigestName(hour, part), ContentType: "application/json", SHA256: d.SHA256, Created: d.CreatedAt, Content: content}, err
 	}
-	return f, content, err
+	return Object{}, ErrNoFile
 }
 
 // VerifyLocation splits a requested path into the file's path and its
@@ -110,3 +231,27 @@ func (s *Service) VerifyLocation(requested string) (path string, err error) {
 	path, sig := Split(requested)
 	return path, s.signer.Verify(path, sig, s.now())
 }
+
+// LogLocations are the files' locations, in order.
+func (l *Listing) LogLocations() []string {
+	locs := make([]string, len(l.Files))
+	for i, f := range l.Files {
+		locs[i] = f.Location
+	}
+	return locs
+}
+
+// MinuteText is the file's minute in RFC 3339.
+func (f File) MinuteText() string { return stamp(f.Minute) }
+
+// SHA256Hex is the file's SHA-256 in hex.
+func (f File) SHA256Hex() string { return hex.EncodeToString(f.SHA256) }
+
+// HourText is the digest's hour in RFC 3339.
+func (d DigestLocation) HourText() string { return stamp(d.Hour) }
+
+// SHA256Hex is the digest document's SHA-256 in hex.
+func (d DigestLocation) SHA256Hex() string { return hex.EncodeToString(d.SHA256) }
+
+// CreatedText is when the digest was made, in RFC 3339.
+func (d DigestLocation) CreatedText() string { return d.CreatedAt.UTC().Format(time.RFC3339Nano) }

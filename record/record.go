@@ -107,6 +107,8 @@ func split(body []byte) (raws []json.RawMessage, lines []int, problems []Problem
 	}
 	// One object, JSON Lines, or objects one after another.
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	var line int
+	var counted int64
 	for {
 		end := dec.InputOffset()
 		var raw json.RawMessage
@@ -122,7 +124,9 @@ func split(body []byte) (raws []json.RawMessage, lines []int, problems []Problem
 		}
 		raws = append(raws, raw)
 		start := end + int64(len(trimmed[end:])-len(bytes.TrimLeft(trimmed[end:], jsonSpace)))
-		lines = append(lines, leading+1+bytes.Count(trimmed[:start], []byte("\n")))
+		line += bytes.Count(trimmed[counted:start], []byte("\n")) // only what is new: linear in the body
+		counted = start
+		lines = append(lines, leading+1+line)
 	}
 	lines = nil
 	// Some value is not JSON: go line by line to say which.

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/auditgraph/auditgraph/auth"
@@ -70,23 +72,23 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f, content, err := s.logs.Open(r.Context(), path)
+	obj, err := s.logs.Open(r.Context(), path)
 	if errors.Is(err, logfile.ErrNoFile) {
-		writeJSON(w, http.StatusNotFound, apiError{Error: "not_found", Description: "there is no log file at this location"})
+		writeJSON(w, http.StatusNotFound, apiError{Error: "not_found", Description: "there is no log file or digest at this location"})
 		return
 	}
 	if err != nil {
 		s.log.Error("download", "err", err, "path", path)
-		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable", Description: "the log file could not be read; try again"})
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable", Description: "the file could not be read; try again"})
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/gzip")
-	h.Set("Content-Disposition", `attachment; filename="`+logfile.Name(f.Minute, f.Part)+`"`)
-	h.Set("ETag", `"`+hex.EncodeToString(f.SHA256)+`"`)
-	h.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(f.SHA256)+":")
+	h.Set("Content-Type", obj.ContentType)
+	h.Set("Content-Disposition", `attachment; filename="`+obj.Name+`"`)
+	h.Set("ETag", `"`+hex.EncodeToString(obj.SHA256)+`"`)
+	h.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(obj.SHA256)+":")
 	h.Set("Cache-Control", "private, max-age=3600, immutable")
-	http.ServeContent(w, r, "", f.CreatedAt, bytes.NewReader(content))
+	http.ServeContent(w, r, "", obj.Created, bytes.NewReader(obj.Content))
 }
 
 // healthz answers 200 while the database answers.
@@ -100,4 +102,33 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, "ok\n")
+}
+
+// jwks publishes the public keys that verify access tokens and digests
+// (RFC 7517, RFC 8037), retired ones included: digests signed with them
+// stay verifiable.
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
+	keys, err := s.tokens.PublicKeys(r.Context())
+	if err != nil {
+		s.log.Error("jwks", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable", Description: "the keys could not be read; try again"})
+		return
+	}
+	type jwk struct {
+		KTY string `json:"kty"`
+		CRV string `json:"crv"`
+		X   string `json:"x"`
+		KID string `json:"kid"`
+		ALG string `json:"alg"`
+		Use string `json:"use"`
+	}
+	set := struct {
+		Keys []jwk `json:"keys"`
+	}{Keys: []jwk{}}
+	for kid, k := range keys {
+		set.Keys = append(set.Keys, jwk{KTY: "OKP", CRV: "Ed25519", X: base64.RawURLEncoding.EncodeToString(k), KID: kid, ALG: "EdDSA", Use: "sig"})
+	}
+	slices.SortFunc(set.Keys, func(a, b jwk) int { return strings.Compare(a.KID, b.KID) })
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, set)
 }

@@ -15,4 +15,5 @@ func (s *Server) routes(tokenEndpoint, graphql http.Handler) {
 	s.mux.Handle("POST /api/1.0/audit-events", bearer(http.HandlerFunc(s.ingest)))
 	s.mux.HandleFunc("GET "+logfile.PathPrefix+"{path...}", s.download)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
 }

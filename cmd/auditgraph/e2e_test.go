@@ -14,7 +14,7 @@ import (
 )
 
 // newEnv gives a test its own database and the variables to reach it.
-func newEnv(t *testing.T) map[string]string {
+func newEnv(t testing.TB) map[string]string {
 	return map[string]string{"DATABASE_URL": pgtest.URL(t)}
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // testStore opens the test's database directly, closed when the test ends.
-func testStore(t *testing.T, env map[string]string) *store.Store {
+func testStore(t testing.TB, env map[string]string) *store.Store {
 	t.Helper()
 	pool, err := store.Open(context.Background(), env["DATABASE_URL"])
 	if err != nil {
@@ -25,7 +25,7 @@ func testStore(t *testing.T, env map[string]string) *store.Store {
 
 // expiredToken signs, with the server's own key, a token that expired an
 // hour ago.
-func expiredToken(t *testing.T, env map[string]string, issuer string) string {
+func expiredToken(t testing.TB, env map[string]string, issuer string) string {
 	t.Helper()
 	tokens, err := auth.NewTokens(context.Background(), testStore(t, env), issuer, issuer+"/api")
 	if err != nil {
@@ -39,7 +39,7 @@ func expiredToken(t *testing.T, env map[string]string, issuer string) string {
 }
 
 // countRecords counts what the database holds, all minutes.
-func countRecords(t *testing.T, env map[string]string) int64 {
+func countRecords(t testing.TB, env map[string]string) int64 {
 	t.Helper()
 	n, err := testStore(t, env).CountRecords(context.Background(), time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {

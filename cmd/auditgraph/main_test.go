@@ -50,7 +50,7 @@ type testServer struct {
 
 // startServer runs `auditgraph serve` on 127.0.0.1:0 against dbURL, waits
 // until /healthz answers 200, and stops it when the test ends.
-func startServer(t *testing.T, env map[string]string) *testServer {
+func startServer(t testing.TB, env map[string]string) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -90,7 +90,7 @@ func startServer(t *testing.T, env map[string]string) *testServer {
 	}
 }
 
-func (s *testServer) stop(t *testing.T) {
+func (s *testServer) stop(t testing.TB) {
 	if s.cancel == nil {
 		return
 	}
@@ -105,7 +105,7 @@ func (s *testServer) stop(t *testing.T) {
 }
 
 // cli runs one auditgraph command and returns its output.
-func cli(t *testing.T, env map[string]string, stdin string, args ...string) (string, error) {
+func cli(t testing.TB, env map[string]string, stdin string, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), append([]string{"auditgraph"}, args...), func(k string) string { return env[k] },
@@ -113,7 +113,7 @@ func cli(t *testing.T, env map[string]string, stdin string, args ...string) (str
 	return out.String() + errOut.String(), err
 }
 
-func addUser(t *testing.T, env map[string]string, name, role, password string) {
+func addUser(t testing.TB, env map[string]string, name, role, password string) {
 	t.Helper()
 	if out, err := cli(t, env, password+"\n", "user", "add", name, "--role", role, "--password-stdin"); err != nil {
 		t.Fatalf("user add %s: %v\n%s", name, err, out)
@@ -121,7 +121,7 @@ func addUser(t *testing.T, env map[string]string, name, role, password string) {
 }
 
 // curl runs the real curl, as the seed's users do.
-func curl(t *testing.T, args ...string) []byte {
+func curl(t testing.TB, args ...string) []byte {
 	t.Helper()
 	out, err := exec.Command("curl", append([]string{"-sS", "--max-time", "30"}, args...)...).Output()
 	if err != nil {
@@ -131,7 +131,7 @@ func curl(t *testing.T, args ...string) []byte {
 }
 
 // token gets an access token with the seed's first curl command.
-func token(t *testing.T, base, user, password string) string {
+func token(t testing.TB, base, user, password string) string {
 	t.Helper()
 	out := curl(t, "-X", "POST", base+"/api/1.0/oauth2/access_token", "-d", "grant_type=password&username="+user+"&password="+password)
 	var resp struct {
@@ -152,7 +152,7 @@ func seedQuery(start, end string) string {
 
 // listLocations runs the seed's second curl command and returns the
 // locations.
-func listLocations(t *testing.T, base, tok, start, end string) []string {
+func listLocations(t testing.TB, base, tok, start, end string) []string {
 	t.Helper()
 	out := curl(t, "-H", "Authorization: Bearer "+tok, base+"/api/graphql",
 		"-H", "Content-Type: application/json", "--data", seedQuery(start, end))
@@ -180,7 +180,7 @@ func listLocations(t *testing.T, base, tok, start, end string) []string {
 
 // download fetches each location with `curl -o` and no header, and returns
 // the lines of each file.
-func download(t *testing.T, locations []string) [][]string {
+func download(t testing.TB, locations []string) [][]string {
 	t.Helper()
 	dir := t.TempDir()
 	var files [][]string
@@ -190,29 +190,35 @@ func download(t *testing.T, locations []string) [][]string {
 		if string(code) != "200" {
 			t.Fatalf("curl -o %s: status %s", loc, code)
 		}
-		f, err := os.Open(path)
+		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatalf("%s is not gzip: %v", loc, err)
-		}
-		b, err := io.ReadAll(zr)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(b) == 0 || b[len(b)-1] != '\n' {
-			t.Fatalf("%s: want JSON Lines ending in a newline, got %q", loc, b)
-		}
-		files = append(files, strings.Split(strings.TrimSuffix(string(b), "\n"), "\n"))
+		files = append(files, gunzipLines(t, b))
 	}
 	return files
 }
 
+// gunzipLines reads a log file: gzip-compressed JSON Lines, each line
+// ended by a newline.
+func gunzipLines(t testing.TB, gz []byte) []string {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatalf("not gzip: %v", err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) == 0 || b[len(b)-1] != '\n' {
+		t.Fatalf("want JSON Lines ending in a newline, got %q", b)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
 // post sends body to path with a bearer token and returns status and body.
-func post(t *testing.T, url, tok, contentType, body string) (int, []byte) {
+func post(t testing.TB, url, tok, contentType, body string) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	req.Header.Set("Content-Type", contentType)

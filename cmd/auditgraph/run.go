@@ -29,6 +29,9 @@ Usage:
   auditgraph migrate                apply pending database migrations
   auditgraph user add NAME --role auditor|writer|admin --password-stdin
                                     create a user, reading the password from standard input
+  auditgraph export --url URL --username U (--from T --to T | --last-hour) --out DIR
+                                    download and check every log file and digest of whole hours
+  auditgraph verify DIR             check an export offline
 
 Run "auditgraph COMMAND --help" for the flags and environment variables of a command.
 `
@@ -49,6 +52,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdMigrate(ctx, rest, getenv, stdout, stderr)
 	case "user":
 		return cmdUser(ctx, rest, getenv, stdin, stdout, stderr)
+	case "export":
+		return cmdExport(ctx, rest, getenv, stdin, stdout, stderr)
+	case "verify":
+		return cmdVerify(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -16,6 +16,7 @@ import (
 	"github.com/auditgraph/auditgraph/auth"
 	"github.com/auditgraph/auditgraph/logfile"
 	"github.com/auditgraph/auditgraph/migrations"
+	"github.com/auditgraph/auditgraph/record"
 	"github.com/auditgraph/auditgraph/server"
 	"github.com/auditgraph/auditgraph/store"
 )
@@ -26,12 +27,18 @@ type serveOptions struct {
 	listen      string
 	publicURL   string
 	maxIngest   string
+	fileGrace   string
+	writerEvery string
+	retention   string
 }
 
 func (o *serveOptions) declare(f *flags) {
 	f.env(&o.databaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL connection string")
 	f.env(&o.listen, "listen", "AUDITGRAPH_LISTEN", "127.0.0.1:8080", "address to listen on")
 	f.env(&o.publicURL, "public-url", "AUDITGRAPH_PUBLIC_URL", "", "base of the absolute URLs the service hands out, and the token issuer; servers sharing a database behind one address share it (default http:// + the listen address)")
+	f.env(&o.fileGrace, "file-grace", "AUDITGRAPH_FILE_GRACE", logfile.DefaultGrace.String(), "how long after a minute (an hour) ends the background writer waits before writing its file (digest); a query over an ended minute writes it at once")
+	f.env(&o.writerEvery, "writer-interval", "AUDITGRAPH_WRITER_INTERVAL", "5s", "how often the background writer looks for ended minutes and hours")
+	f.env(&o.retention, "retention", "AUDITGRAPH_RETENTION", "", "remove whole hours older than this, such as 8760h; empty keeps everything (the only way records leave the append-only store)")
 	f.env(&o.maxIngest, "max-ingest-bytes", "AUDITGRAPH_MAX_INGEST_BYTES", strconv.Itoa(server.DefaultMaxIngestBytes), "largest body of POST /api/1.0/audit-events")
 }
 
@@ -57,6 +64,20 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 	maxIngest, err := strconv.ParseInt(o.maxIngest, 10, 64)
 	if err != nil || maxIngest <= 0 {
 		return fmt.Errorf("serve: AUDITGRAPH_MAX_INGEST_BYTES is %q; give a positive number of bytes", o.maxIngest)
+	}
+	grace, err := time.ParseDuration(o.fileGrace)
+	if err != nil || grace < 0 {
+		return fmt.Errorf("serve: AUDITGRAPH_FILE_GRACE is %q; give a duration such as 60s", o.fileGrace)
+	}
+	every, err := time.ParseDuration(o.writerEvery)
+	if err != nil || every <= 0 {
+		return fmt.Errorf("serve: AUDITGRAPH_WRITER_INTERVAL is %q; give a positive duration such as 5s", o.writerEvery)
+	}
+	var retention time.Duration
+	if o.retention != "" {
+		if retention, err = time.ParseDuration(o.retention); err != nil || retention < 2*time.Hour {
+			return fmt.Errorf("serve: AUDITGRAPH_RETENTION is %q; give a duration of at least 2h, such as 8760h, or leave it empty to keep everything", o.retention)
+		}
 	}
 	pool, err := store.Open(ctx, o.databaseURL)
 	if err != nil {
@@ -90,7 +111,7 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 	if err != nil {
 		return err
 	}
-	logs := logfile.NewService(st, logfile.NewSigner(secrets), publicURL)
+	logs := logfile.NewService(st, logfile.NewSigner(secrets), tokens, record.SchemaVersion, publicURL)
 	handler := server.New(server.Config{MaxIngestBytes: maxIngest}, st, tokens, auth.NewHasher(auth.DefaultArgon2, 0), logs, log)
 
 	srv := &http.Server{
@@ -103,6 +124,13 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		logs.Run(bgCtx, grace, every, retention, log)
+	}()
+	defer func() { stopBackground(); <-bgDone }()
 	log.Info("serving", "url", base, "public_url", publicURL)
 	fmt.Fprintf(stdout, "auditgraph: serving on %s\n", base)
 	if ready != nil {

@@ -2,10 +2,5 @@
 
 package model
 
-type AuditLogList struct {
-	// Absolute URLs of gzip-compressed JSON Lines files, by minute and part.
-	LogLocations []string `json:"logLocations"`
-}
-
 type Query struct {
 }
