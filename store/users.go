@@ -18,12 +18,16 @@ type User struct {
 	PasswordHash string    `db:"password_hash"`
 	Disabled     bool      `db:"disabled"`
 	CreatedAt    time.Time `db:"created_at"`
+	// TokenGeneration moves on when the user's tokens must end.
+	TokenGeneration int `db:"token_generation"`
 }
+
+const userColumns = "id, name, role, password_hash, disabled, created_at, token_generation"
 
 // CreateUser adds a user; ErrExists when the name is taken.
 func (s *Store) CreateUser(ctx context.Context, name, role, passwordHash string) (User, error) {
 	rows, _ := s.pool.Query(ctx, `INSERT INTO users (name, role, password_hash) VALUES ($1, $2, $3)
-		RETURNING id, name, role, password_hash, disabled, created_at`, name, role, passwordHash)
+		RETURNING `+userColumns, name, role, passwordHash)
 	u, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[User])
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
@@ -37,8 +41,7 @@ func (s *Store) CreateUser(ctx context.Context, name, role, passwordHash string)
 
 // UserByName returns the user called name; ErrNotFound when there is none.
 func (s *Store) UserByName(ctx context.Context, name string) (User, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT id, name, role, password_hash, disabled, created_at
-		FROM users WHERE name = $1`, name)
+	rows, _ := s.pool.Query(ctx, "SELECT "+userColumns+" FROM users WHERE name = $1", name)
 	u, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[User])
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNotFound
