@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/auditgraph/auditgraph/store"
 )
 
 // SchemaVersion is the one record schema the service takes.
@@ -333,4 +335,19 @@ func duplicateKey(raw []byte) (string, bool) {
 	}
 	d, found, _ := walk("")
 	return d, found
+}
+
+// Row is the record as the store keeps it.
+func (r Record) Row() store.NewRecord {
+	return store.NewRecord{Timestamp: r.Timestamp, Minute: r.Minute, Action: r.Action, Category: r.Category,
+		EventType: r.EventType, SessionID: r.SessionID, Body: r.Body}
+}
+
+// Rows is the records as the store keeps them.
+func Rows(recs []Record) []store.NewRecord {
+	rows := make([]store.NewRecord, len(recs))
+	for i, r := range recs {
+		rows[i] = r.Row()
+	}
+	return rows
 }

@@ -1,0 +1,153 @@
+// Package selfaudit makes the service audit itself: token requests, reads
+// of the audit log, downloads, and changes to users, keys and settings
+// become schema 1.0 records in the same store, so they come back through
+// listAuditLogs like any other record. A password never enters a record.
+package selfaudit
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/auditgraph/auditgraph/record"
+	"github.com/auditgraph/auditgraph/store"
+)
+
+// Store is where the records go; *store.Store is one.
+type Store interface {
+	InsertRecords(ctx context.Context, recs []store.NewRecord) error
+}
+
+// Source is the records' source field.
+const Source = "auditgraph"
+
+// Event is one thing the service did or refused.
+type Event struct {
+	Category   string // user-access, audit-access, user-management, key-management, settings
+	Action     string // e.g. token-issued, list-audit-logs
+	ObjectType string
+	ObjectID   string // what was acted on, e.g. a user name or a range
+	Attributes map[string]any
+	Failure    string // "" for success, else authentication, authorization or unknown
+	Error      string // for a failure: what went wrong, fit for the record
+
+	ActorType string // user, operator, anonymous
+	Actor     string
+	SessionID string // the token's jti
+	ClientIP  string
+	Protocol  string
+	Host      string
+	UserAgent string
+}
+
+// FromRequest fills the event's context from r.
+func (e Event) FromRequest(r *http.Request) Event {
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		e.ClientIP = ip
+	} else {
+		e.ClientIP = r.RemoteAddr
+	}
+	e.Protocol = "http"
+	if r.TLS != nil {
+		e.Protocol = "https"
+	}
+	e.Host = r.Host
+	e.UserAgent = r.UserAgent()
+	return e
+}
+
+// Recorder writes events as records.
+type Recorder struct {
+	store Store
+	now   func() time.Time
+}
+
+// New returns a Recorder over st.
+func New(st Store) *Recorder {
+	return &Recorder{store: st, now: time.Now}
+}
+
+// Record stores the event, committed before it returns.
+func (r *Recorder) Record(ctx context.Context, e Event) error {
+	now := r.now().UTC()
+	outcome := map[string]any{"type": "success"}
+	if e.Failure != "" {
+		outcome = map[string]any{"type": "failure", "reason": e.Failure}
+		if e.Error != "" {
+			outcome["error"] = e.Error
+		}
+	}
+	attrs := e.Attributes
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	actorType := e.ActorType
+	if actorType == "" {
+		actorType = "user"
+	}
+	type ident struct {
+		Type  string `json:"type"`
+		Value string `json:"value"`
+	}
+	body := struct {
+		Date          string         `json:"date"`
+		MessageType   string         `json:"messageType"`
+		SchemaVersion string         `json:"schemaVersion"`
+		Timestamp     string         `json:"timestamp"`
+		EventType     string         `json:"eventType"`
+		Category      string         `json:"category"`
+		Action        string         `json:"action"`
+		Source        string         `json:"source"`
+		Tags          map[string]any `json:"tags"`
+		Object        struct {
+			Type       string         `json:"type"`
+			Identifier ident          `json:"identifier"`
+			Attributes map[string]any `json:"attributes"`
+			Outcome    map[string]any `json:"outcome"`
+			Actor      struct {
+				Type       string         `json:"type"`
+				Identifier ident          `json:"identifier"`
+				Attributes map[string]any `json:"attributes"`
+			} `json:"actor"`
+			Context map[string]string `json:"context"`
+		} `json:"object"`
+	}{
+		Date: now.Format("2006-01-02T15:04:05.000000Z"), MessageType: "system-event", SchemaVersion: record.SchemaVersion,
+		Timestamp: now.Format(time.RFC3339Nano), EventType: "auditgraph-action", Category: e.Category,
+		Action: e.Action, Source: Source, Tags: map[string]any{},
+	}
+	o := &body.Object
+	o.Type, o.Identifier, o.Attributes, o.Outcome = e.ObjectType, ident{"name", e.ObjectID}, attrs, outcome
+	o.Actor.Type, o.Actor.Identifier, o.Actor.Attributes = actorType, ident{"user-id", e.Actor}, map[string]any{}
+	o.Context = map[string]string{"environment": Source, "sessionId": e.SessionID, "clientIp": e.ClientIP,
+		"protocol": e.Protocol, "host": e.Host, "userAgent": e.UserAgent}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	rec, problems := record.Parse(b)
+	if len(problems) > 0 {
+		return &problemError{problems[0]}
+	}
+	return r.store.InsertRecords(ctx, []store.NewRecord{rec.Row()})
+}
+
+type problemError struct{ p record.Problem }
+
+func (e *problemError) Error() string { return "selfaudit: " + e.p.String() }
+
+type baseKey struct{}
+
+// WithBase returns ctx carrying the event's actor and request context, for
+// the handlers below to complete and record.
+func WithBase(ctx context.Context, e Event) context.Context {
+	return context.WithValue(ctx, baseKey{}, e)
+}
+
+// Base returns the event WithBase put in ctx (an empty one when none).
+func Base(ctx context.Context) Event {
+	e, _ := ctx.Value(baseKey{}).(Event)
+	return e
+}
