@@ -63,11 +63,14 @@ func Authenticate(w http.ResponseWriter, r *http.Request, v Verifier) (*Principa
 		return nil, false
 	}
 	p, err := v.Verify(r.Context(), raw)
+	if err != nil && !errors.Is(err, ErrInvalidToken) {
+		// The token may be fine: the service could not check it.
+		w.Header().Set("Retry-After", "1")
+		writeJSONError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the access token could not be checked just now; try again")
+		return nil, false
+	}
 	if err != nil {
-		desc := "the access token is not valid"
-		if errors.Is(err, ErrInvalidToken) {
-			desc = strings.TrimPrefix(err.Error(), ErrInvalidToken.Error()+": ")
-		}
+		desc := strings.TrimPrefix(err.Error(), ErrInvalidToken.Error()+": ")
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+desc+`", realm="`+Realm+`"`)
 		writeJSONError(w, http.StatusUnauthorized, "invalid_token", desc)
 		return nil, false
@@ -91,8 +94,11 @@ func RequireScope(w http.ResponseWriter, p *Principal, scope string) bool {
 // errors list beside it so that GraphQL clients read it too.
 func writeJSONError(w http.ResponseWriter, status int, code, description string) {
 	gqlCode := "UNAUTHENTICATED"
-	if status == http.StatusForbidden {
+	switch status {
+	case http.StatusForbidden:
 		gqlCode = "FORBIDDEN"
+	case http.StatusServiceUnavailable:
+		gqlCode = "INTERNAL_SERVER_ERROR"
 	}
 	body := map[string]any{
 		"error_description": description,
@@ -105,4 +111,11 @@ func writeJSONError(w http.ResponseWriter, status int, code, description string)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// writeJSON answers v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }

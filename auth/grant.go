@@ -4,12 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"github.com/auditgraph/auditgraph/selfaudit"
 	"github.com/auditgraph/auditgraph/store"
 	"github.com/go-oauth2/oauth2/v4"
 	oerrors "github.com/go-oauth2/oauth2/v4/errors"
@@ -34,21 +39,78 @@ const MaxTokenRequest = 16 << 10
 // read parameters from the body only, and to answer errors with the status
 // codes of RFC 6749 section 5.2.
 type TokenEndpoint struct {
-	users  Users
-	hasher *Hasher
-	log    *slog.Logger
-	srv    *server.Server
+	users    Users
+	hasher   *Hasher
+	log      *slog.Logger
+	srv      *server.Server
+	throttle Throttler
+	account  store.Throttle
+	address  store.Throttle
+	settings Settings
+	audit    Auditor
+	now      func() time.Time
 }
 
-// grantState carries what the password check learned to the later steps of
-// the same request.
-type grantState struct{ role string }
+// Throttler counts failed logins; *store.Store is one.
+type Throttler interface {
+	BlockedUntil(ctx context.Context, key string) (time.Time, error)
+	RecordLoginFailure(ctx context.Context, key string, now time.Time, t store.Throttle) (time.Time, error)
+	ClearLoginFailures(ctx context.Context, key string) error
+}
+
+// Settings reads environment-wide switches; *store.Store is one.
+type Settings interface {
+	Setting(ctx context.Context, name string) (string, error)
+}
+
+// Auditor records what the endpoint did; *selfaudit.Recorder is one.
+type Auditor interface {
+	Record(ctx context.Context, e selfaudit.Event) error
+}
+
+// GrantOption configures a TokenEndpoint.
+type GrantOption func(*TokenEndpoint)
+
+// WithThrottle slows down guessing: failed logins are counted per account
+// and per client address, and a key past its threshold is refused with 429
+// and Retry-After for a delay that doubles with each further failure.
+// Accounts are keyed by the name sent, known or not, so that throttling
+// tells nothing of which accounts exist.
+func WithThrottle(t Throttler, account, address store.Throttle) GrantOption {
+	return func(e *TokenEndpoint) { e.throttle, e.account, e.address = t, account, address }
+}
+
+// WithSettings makes the endpoint obey the password-grant switch.
+func WithSettings(s Settings) GrantOption {
+	return func(e *TokenEndpoint) { e.settings = s }
+}
+
+// WithAudit records every token request.
+func WithAudit(a Auditor) GrantOption {
+	return func(e *TokenEndpoint) { e.audit = a }
+}
+
+// PasswordGrantSetting is the name of the switch for the password grant.
+const PasswordGrantSetting = "password-grant"
+
+// grantState carries what the steps of one token request learned to the
+// later ones, and to the audit record of the request.
+type grantState struct {
+	role       string
+	generation int
+	jti        string
+	address    string
+	failure    string // why the request failed, for the audit record
+}
 
 type grantStateKey struct{}
 
 // NewTokenEndpoint configures go-oauth2 for the password grant.
-func NewTokenEndpoint(users Users, hasher *Hasher, tokens *Tokens, log *slog.Logger) *TokenEndpoint {
-	e := &TokenEndpoint{users: users, hasher: hasher, log: log}
+func NewTokenEndpoint(users Users, hasher *Hasher, tokens *Tokens, log *slog.Logger, opts ...GrantOption) *TokenEndpoint {
+	e := &TokenEndpoint{users: users, hasher: hasher, log: log, now: time.Now}
+	for _, o := range opts {
+		o(e)
+	}
 
 	manager := manage.NewDefaultManager()
 	manager.SetPasswordTokenCfg(&manage.Config{AccessTokenExp: TokenLifetime})
@@ -122,9 +184,82 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"client credentials were sent both in the Authorization header and in the body; send them one way", nil)
 		return
 	}
-	ctx := context.WithValue(r.Context(), grantStateKey{}, &grantState{})
-	if err := e.srv.HandleTokenRequest(w, r.WithContext(ctx)); err != nil {
+	st := &grantState{address: clientAddress(r)}
+	username := form.Get("username")
+	defer func() { e.record(r, username, st) }()
+	ctx := r.Context()
+	if e.settings != nil {
+		if v, err := e.settings.Setting(ctx, PasswordGrantSetting); err == nil && v == "off" {
+			st.failure = "authorization"
+			writeOAuthError(w, http.StatusBadRequest, "unauthorized_client",
+				"the password grant is turned off for this environment; an administrator turns it on with: auditgraph settings set password-grant on", nil)
+			return
+		}
+	}
+	if e.throttle != nil {
+		for _, k := range []struct{ key, what string }{{"address:" + st.address, "from this address"}, {accountKey(username), "for this account"}} {
+			until, err := e.throttle.BlockedUntil(ctx, k.key)
+			if err != nil {
+				e.log.Error("login throttle", "err", err)
+				continue
+			}
+			if wait := until.Sub(e.now()); wait > 0 {
+				secs := int(wait.Seconds()) + 1
+				st.failure = "authentication"
+				writeOAuthError(w, http.StatusTooManyRequests, "temporarily_unavailable",
+					fmt.Sprintf("too many failed logins %s; try again in %d seconds", k.what, secs),
+					http.Header{"Retry-After": {strconv.Itoa(secs)}})
+				return
+			}
+		}
+	}
+	sw := &statusRecorder{ResponseWriter: w}
+	if err := e.srv.HandleTokenRequest(sw, r.WithContext(context.WithValue(ctx, grantStateKey{}, st))); err != nil {
 		e.log.Error("token response", "err", err)
+	}
+	if sw.status != http.StatusOK && st.failure == "" {
+		st.failure = "authentication"
+		if sw.status >= 500 {
+			st.failure = "unknown"
+		}
+	}
+}
+
+// statusRecorder remembers the status go-oauth2 answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func accountKey(username string) string { return "account:" + strings.ToLower(username) }
+
+// clientAddress is the address the request came from (the proxy's, behind
+// one: the service trusts no forwarding header).
+func clientAddress(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// record writes the audit record of a token request: who asked, from
+// where, and the token's id on success. The password is never in it.
+func (e *TokenEndpoint) record(r *http.Request, username string, st *grantState) {
+	if e.audit == nil {
+		return
+	}
+	ev := selfaudit.Event{
+		Category: "user-access", Action: "access-token-request", ObjectType: "access-token", ObjectID: st.jti,
+		Failure: st.failure, Actor: username, SessionID: st.jti,
+		Attributes: map[string]any{"grantType": r.PostForm.Get("grant_type"), "scope": r.PostForm.Get("scope")},
+	}.FromRequest(r)
+	if err := e.audit.Record(context.WithoutCancel(r.Context()), ev); err != nil {
+		e.log.Error("self-audit of a token request", "err", err)
 	}
 }
 
@@ -154,13 +289,36 @@ func (e *TokenEndpoint) checkPassword(ctx context.Context, clientID, username, p
 	if err != nil {
 		return "", err
 	}
+	st, _ := ctx.Value(grantStateKey{}).(*grantState)
 	if !ok || u.Disabled {
+		e.loginFailed(ctx, username, st)
 		return "", oerrors.ErrInvalidGrant
 	}
-	if st, _ := ctx.Value(grantStateKey{}).(*grantState); st != nil {
-		st.role = u.Role
+	if e.throttle != nil {
+		if err := e.throttle.ClearLoginFailures(ctx, accountKey(username)); err != nil {
+			e.log.Error("login throttle", "err", err)
+		}
+	}
+	if st != nil {
+		st.role, st.generation = u.Role, u.TokenGeneration
 	}
 	return u.Name, nil
+}
+
+// loginFailed counts a failed login against the account and the address.
+func (e *TokenEndpoint) loginFailed(ctx context.Context, username string, st *grantState) {
+	if e.throttle == nil || st == nil {
+		return
+	}
+	now := e.now()
+	for _, k := range []struct {
+		key string
+		t   store.Throttle
+	}{{accountKey(username), e.account}, {"address:" + st.address, e.address}} {
+		if _, err := e.throttle.RecordLoginFailure(ctx, k.key, now, k.t); err != nil {
+			e.log.Error("login throttle", "err", err)
+		}
+	}
 }
 
 // grantScope narrows the request's scope to what the user's role allows,
@@ -276,8 +434,19 @@ func (noTokenStore) GetByRefresh(context.Context, string) (oauth2.TokenInfo, err
 // and exp).
 type jwtGenerate struct{ tokens *Tokens }
 
-func (g jwtGenerate) Token(_ context.Context, data *oauth2.GenerateBasic, _ bool) (string, string, error) {
+func (g jwtGenerate) Token(ctx context.Context, data *oauth2.GenerateBasic, _ bool) (string, string, error) {
+	if err := g.tokens.refresh(ctx); err != nil {
+		return "", "", err
+	}
 	ti := data.TokenInfo
-	access, err := g.tokens.Issue(data.UserID, data.Client.GetID(), ti.GetScope(), data.CreateAt, ti.GetAccessExpiresIn())
+	st, _ := data.Request.Context().Value(grantStateKey{}).(*grantState)
+	var generation int
+	if st != nil {
+		generation = st.generation
+	}
+	access, jti, err := g.tokens.issue(data.UserID, data.Client.GetID(), ti.GetScope(), generation, data.CreateAt, ti.GetAccessExpiresIn())
+	if st != nil {
+		st.jti = jti
+	}
 	return access, "", err
 }

@@ -43,15 +43,19 @@ type Claims struct {
 	jwt.RegisteredClaims
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope"`
+	// Generation is the user's token generation at issue (see Gate).
+	Generation int `json:"gen,omitempty"`
 }
 
 // Principal is the caller a valid access token speaks for.
 type Principal struct {
-	Subject   string
-	ClientID  string
-	Scopes    []string
-	TokenID   string
-	ExpiresAt time.Time
+	Subject    string
+	ClientID   string
+	Scopes     []string
+	TokenID    string
+	IssuedAt   time.Time
+	ExpiresAt  time.Time
+	Generation int
 }
 
 // Has tells whether the token carries scope.
@@ -75,7 +79,8 @@ type Tokens struct {
 	mu       sync.RWMutex
 	signing  ed25519.PrivateKey
 	kid      string
-	public   map[string]ed25519.PublicKey
+	public   map[string]ed25519.PublicKey // keys that verify tokens
+	all      map[string]ed25519.PublicKey // every key, retired ones too
 	loadedAt time.Time
 }
 
@@ -110,6 +115,7 @@ func (t *Tokens) load(ctx context.Context) error {
 		return err
 	}
 	public := make(map[string]ed25519.PublicKey, len(keys))
+	all := make(map[string]ed25519.PublicKey, len(keys))
 	var signing ed25519.PrivateKey
 	var kid string
 	for _, k := range keys {
@@ -117,7 +123,12 @@ func (t *Tokens) load(ctx context.Context) error {
 			continue
 		}
 		priv := ed25519.NewKeyFromSeed(k.PrivateKey)
-		public[k.KID] = priv.Public().(ed25519.PublicKey)
+		all[k.KID] = priv.Public().(ed25519.PublicKey)
+		// A retired key verifies tokens only while a token it signed may
+		// still be valid; digests it signed stay verifiable through all.
+		if k.RetiredAt == nil || t.now().Sub(*k.RetiredAt) < TokenLifetime+leeway {
+			public[k.KID] = all[k.KID]
+		}
 		if signing == nil && k.RetiredAt == nil {
 			signing, kid = priv, k.KID // keys come newest first
 		}
@@ -126,7 +137,7 @@ func (t *Tokens) load(ctx context.Context) error {
 		return errors.New("auth: no active signing key")
 	}
 	t.mu.Lock()
-	t.signing, t.kid, t.public, t.loadedAt = signing, kid, public, t.now()
+	t.signing, t.kid, t.public, t.all, t.loadedAt = signing, kid, public, all, t.now()
 	t.mu.Unlock()
 	return nil
 }
@@ -134,9 +145,16 @@ func (t *Tokens) load(ctx context.Context) error {
 // Issue signs an access token for subject, valid for TokenLifetime from
 // issuedAt.
 func (t *Tokens) Issue(subject, clientID, scope string, issuedAt time.Time, lifetime time.Duration) (string, error) {
+	tok, _, err := t.issue(subject, clientID, scope, 0, issuedAt, lifetime)
+	return tok, err
+}
+
+// issue is Issue for a user's token generation, that also returns the
+// token's id (jti).
+func (t *Tokens) issue(subject, clientID, scope string, generation int, issuedAt time.Time, lifetime time.Duration) (string, string, error) {
 	id := make([]byte, 16)
 	if _, err := rand.Read(id); err != nil {
-		return "", fmt.Errorf("auth: issue: %w", err)
+		return "", "", fmt.Errorf("auth: issue: %w", err)
 	}
 	claims := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -147,8 +165,9 @@ func (t *Tokens) Issue(subject, clientID, scope string, issuedAt time.Time, life
 			IssuedAt:  jwt.NewNumericDate(issuedAt),
 			ID:        hex.EncodeToString(id),
 		},
-		ClientID: clientID,
-		Scope:    scope,
+		ClientID:   clientID,
+		Scope:      scope,
+		Generation: generation,
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	tok.Header["typ"] = TokenType
@@ -158,9 +177,9 @@ func (t *Tokens) Issue(subject, clientID, scope string, issuedAt time.Time, life
 	t.mu.RUnlock()
 	s, err := tok.SignedString(key)
 	if err != nil {
-		return "", fmt.Errorf("auth: issue: %w", err)
+		return "", "", fmt.Errorf("auth: issue: %w", err)
 	}
-	return s, nil
+	return s, claims.ID, nil
 }
 
 // Verify checks an access token: algorithm, type, key, signature, issuer,
@@ -187,15 +206,17 @@ func (t *Tokens) Verify(ctx context.Context, raw string) (*Principal, error) {
 		return nil, fmt.Errorf("%w: the access token has expired; request a new one", ErrInvalidToken)
 	case err != nil:
 		return nil, fmt.Errorf("%w: the access token is not valid", ErrInvalidToken)
-	case claims.Subject == "" || claims.ID == "":
+	case claims.Subject == "" || claims.ID == "" || claims.IssuedAt == nil:
 		return nil, fmt.Errorf("%w: the access token is not valid", ErrInvalidToken)
 	}
 	return &Principal{
-		Subject:   claims.Subject,
-		ClientID:  claims.ClientID,
-		Scopes:    strings.Fields(claims.Scope),
-		TokenID:   claims.ID,
-		ExpiresAt: claims.ExpiresAt.Time,
+		Subject:    claims.Subject,
+		ClientID:   claims.ClientID,
+		Scopes:     strings.Fields(claims.Scope),
+		TokenID:    claims.ID,
+		IssuedAt:   claims.IssuedAt.Time,
+		ExpiresAt:  claims.ExpiresAt.Time,
+		Generation: claims.Generation,
 	}, nil
 }
 
@@ -222,6 +243,18 @@ func (t *Tokens) publicKey(ctx context.Context, kid string) (ed25519.PublicKey, 
 	return nil, errors.New("unknown key id")
 }
 
+// refresh reloads the keys when they are older than reloadEvery, so that
+// a key rotated by another process signs here within seconds.
+func (t *Tokens) refresh(ctx context.Context) error {
+	t.mu.RLock()
+	stale := t.now().Sub(t.loadedAt) > reloadEvery
+	t.mu.RUnlock()
+	if !stale {
+		return nil
+	}
+	return t.load(ctx)
+}
+
 // Sign signs payload with the current signing key, for digests.
 func (t *Tokens) Sign(payload []byte) (keyID string, signature []byte) {
 	t.mu.RLock()
@@ -229,15 +262,16 @@ func (t *Tokens) Sign(payload []byte) (keyID string, signature []byte) {
 	return t.kid, ed25519.Sign(t.signing, payload)
 }
 
-// PublicKeys returns every key that verifies tokens and digests, by id.
+// PublicKeys returns every key, retired ones too, by id: they verify the
+// digests they signed.
 func (t *Tokens) PublicKeys(ctx context.Context) (map[string]ed25519.PublicKey, error) {
 	if err := t.load(ctx); err != nil {
 		return nil, err
 	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	keys := make(map[string]ed25519.PublicKey, len(t.public))
-	for k, v := range t.public {
+	keys := make(map[string]ed25519.PublicKey, len(t.all))
+	for k, v := range t.all {
 		keys[k] = v
 	}
 	return keys, nil

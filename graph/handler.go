@@ -40,6 +40,7 @@ func NewHandler(resolver *Resolver, log *slog.Logger) http.Handler {
 	srv.SetDisableSuggestion(true)
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.FixedComplexityLimit(maxComplexity))
+	srv.Use(queryLimits{})
 	srv.SetErrorPresenter(presentError(log))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		log.Error("graphql panic", "panic", v, "stack", string(debug.Stack()))

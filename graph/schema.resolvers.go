@@ -15,7 +15,10 @@ import (
 )
 
 // ListAuditLogs is the resolver for the listAuditLogs field.
-func (r *auditLogsResolver) ListAuditLogs(ctx context.Context, obj *model.AuditLogs, startDatetime string, endDatetime string, schemaVersion string) (*logfile.Listing, error) {
+func (r *auditLogsResolver) ListAuditLogs(ctx context.Context, obj *model.AuditLogs, startDatetime string, endDatetime string, schemaVersion string) (l *logfile.Listing, err error) {
+	defer func() {
+		r.audit(ctx, "list-audit-logs", "audit-log-range", startDatetime+"/"+endDatetime, map[string]any{"files": len(l.LogLocations())}, err)
+	}()
 	if err := requireScope(ctx, auth.ScopeRead); err != nil {
 		return nil, err
 	}
@@ -27,8 +30,8 @@ func (r *auditLogsResolver) ListAuditLogs(ctx context.Context, obj *model.AuditL
 		}
 		return nil, errs[last] // added after the others: errors keep the order of the rules
 	}
-	l, err := r.Logs.List(ctx, from, to)
-	return &l, err
+	list, err := r.Logs.List(ctx, from, to)
+	return &list, err
 }
 
 // AuditLogs is the resolver for the auditLogs field.

@@ -234,6 +234,9 @@ func (s *Service) VerifyLocation(requested string) (path string, err error) {
 
 // LogLocations are the files' locations, in order.
 func (l *Listing) LogLocations() []string {
+	if l == nil {
+		return nil
+	}
 	locs := make([]string, len(l.Files))
 	for i, f := range l.Files {
 		locs[i] = f.Location

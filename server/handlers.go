@@ -16,7 +16,7 @@ import (
 	"github.com/auditgraph/auditgraph/auth"
 	"github.com/auditgraph/auditgraph/logfile"
 	"github.com/auditgraph/auditgraph/record"
-	"github.com/auditgraph/auditgraph/store"
+	"github.com/auditgraph/auditgraph/selfaudit"
 )
 
 // ingest stores a batch of records: all of it, committed before the
@@ -43,11 +43,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError{Error: "invalid_batch", Description: desc, Problems: problems})
 		return
 	}
-	rows := make([]store.NewRecord, len(recs))
-	for i, rec := range recs {
-		rows[i] = store.NewRecord{Timestamp: rec.Timestamp, Minute: rec.Minute, Action: rec.Action,
-			Category: rec.Category, EventType: rec.EventType, SessionID: rec.SessionID, Body: rec.Body}
-	}
+	rows := record.Rows(recs)
 	if err := s.store.InsertRecords(r.Context(), rows); err != nil {
 		s.log.Error("ingest", "err", err, "records", len(rows))
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable",
@@ -61,16 +57,19 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 // of a bearer token with the audit:read scope.
 func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	path, err := s.logs.VerifyLocation(r.URL.Path)
+	ev := selfaudit.Event{Category: "audit-access", Action: "download-log-file", ObjectType: "log-file", ObjectID: path,
+		ActorType: "anonymous", Actor: "signed-location"}.FromRequest(r)
 	if err != nil {
 		_, hasBearer := auth.BearerToken(r)
 		if !errors.Is(err, logfile.ErrUnsigned) && !hasBearer {
 			writeJSON(w, http.StatusForbidden, apiError{Error: "invalid_signature", Description: err.Error()})
 			return
 		}
-		p, ok := auth.Authenticate(w, r, s.tokens)
+		p, ok := auth.Authenticate(w, r, s.gate)
 		if !ok || !auth.RequireScope(w, p, auth.ScopeRead) {
 			return
 		}
+		ev.ActorType, ev.Actor, ev.SessionID = "user", p.Subject, p.TokenID
 	}
 	obj, err := s.logs.Open(r.Context(), path)
 	if errors.Is(err, logfile.ErrNoFile) {
@@ -81,6 +80,9 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("download", "err", err, "path", path)
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "unavailable", Description: "the file could not be read; try again"})
 		return
+	}
+	if err := s.audit.Record(context.WithoutCancel(r.Context()), ev); err != nil {
+		s.log.Error("self-audit of a download", "err", err)
 	}
 	h := w.Header()
 	h.Set("Content-Type", obj.ContentType)
@@ -131,4 +133,23 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 	slices.SortFunc(set.Keys, func(a, b jwk) int { return strings.Compare(a.KID, b.KID) })
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, set)
+}
+
+// metadata is the authorization server's metadata (RFC 8414).
+func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
+	base := s.cfg.PublicURL
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                        base,
+		"token_endpoint":                                base + "/api/1.0/oauth2/access_token",
+		"revocation_endpoint":                           base + "/api/1.0/oauth2/revoke",
+		"introspection_endpoint":                        base + "/api/1.0/oauth2/introspect",
+		"jwks_uri":                                      base + "/.well-known/jwks.json",
+		"grant_types_supported":                         []string{"password"},
+		"response_types_supported":                      []string{},
+		"token_endpoint_auth_methods_supported":         []string{"none", "client_secret_basic", "client_secret_post"},
+		"revocation_endpoint_auth_methods_supported":    []string{"none"},
+		"introspection_endpoint_auth_methods_supported": []string{"bearer"},
+		"scopes_supported":                              []string{auth.ScopeRead, auth.ScopeWrite, auth.ScopeAdmin},
+	})
 }

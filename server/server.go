@@ -4,6 +4,7 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -11,22 +12,41 @@ import (
 	"github.com/auditgraph/auditgraph/auth"
 	"github.com/auditgraph/auditgraph/graph"
 	"github.com/auditgraph/auditgraph/logfile"
+	"github.com/auditgraph/auditgraph/selfaudit"
 	"github.com/auditgraph/auditgraph/store"
 )
 
 // DefaultMaxIngestBytes caps the body of one batch of records.
 const DefaultMaxIngestBytes = 32 << 20
 
+// DefaultMaxGraphQLBytes caps the body of a GraphQL request.
+const DefaultMaxGraphQLBytes = 1 << 20
+
 // Config holds the settings of the HTTP layer.
 type Config struct {
-	MaxIngestBytes int64
+	PublicURL       string
+	MaxIngestBytes  int64
+	MaxGraphQLBytes int64
+	// Login throttles, per account and per client address.
+	AccountThrottle store.Throttle
+	AddressThrottle store.Throttle
 }
+
+// DefaultAccountThrottle slows an account after 5 failures in 15 minutes:
+// 1s, then twice as long with each failure, up to 15 minutes.
+var DefaultAccountThrottle = store.Throttle{Threshold: 5, Window: 15 * time.Minute, Delay: time.Second, MaxDelay: 15 * time.Minute}
+
+// DefaultAddressThrottle slows an address after 20 failures in 15 minutes,
+// whatever accounts they were for: 10s, doubling up to an hour.
+var DefaultAddressThrottle = store.Throttle{Threshold: 20, Window: 15 * time.Minute, Delay: 10 * time.Second, MaxDelay: time.Hour}
 
 // Server holds what the handlers need.
 type Server struct {
 	cfg    Config
 	store  *store.Store
 	tokens *auth.Tokens
+	gate   *auth.Gate
+	audit  *selfaudit.Recorder
 	logs   *logfile.Service
 	log    *slog.Logger
 	mux    *http.ServeMux
@@ -37,10 +57,22 @@ func New(cfg Config, st *store.Store, tokens *auth.Tokens, hasher *auth.Hasher, 
 	if cfg.MaxIngestBytes <= 0 {
 		cfg.MaxIngestBytes = DefaultMaxIngestBytes
 	}
-	s := &Server{cfg: cfg, store: st, tokens: tokens, logs: logs, log: log, mux: http.NewServeMux()}
+	if cfg.MaxGraphQLBytes <= 0 {
+		cfg.MaxGraphQLBytes = DefaultMaxGraphQLBytes
+	}
+	if cfg.AccountThrottle.Threshold == 0 {
+		cfg.AccountThrottle = DefaultAccountThrottle
+	}
+	if cfg.AddressThrottle.Threshold == 0 {
+		cfg.AddressThrottle = DefaultAddressThrottle
+	}
+	audit := selfaudit.New(st)
+	s := &Server{cfg: cfg, store: st, tokens: tokens, gate: auth.NewGate(tokens, st), audit: audit,
+		logs: logs, log: log, mux: http.NewServeMux()}
 	s.routes(
-		auth.NewTokenEndpoint(st, hasher, tokens, log),
-		graph.NewHandler(&graph.Resolver{Logs: logs}, log),
+		auth.NewTokenEndpoint(st, hasher, tokens, log,
+			auth.WithThrottle(st, cfg.AccountThrottle, cfg.AddressThrottle), auth.WithSettings(st), auth.WithAudit(audit)),
+		graph.NewHandler(&graph.Resolver{Logs: logs, Audit: audit, Log: log}, log),
 	)
 	return logRequests(log, s.mux)
 }
@@ -90,5 +122,32 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r)
 		log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 			"ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
+	})
+}
+
+// authenticated lets a request through only with a valid access token that
+// still stands, and puts the caller and the base of its audit records in
+// the context.
+func (s *Server) authenticated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := auth.Authenticate(w, r, s.gate)
+		if !ok {
+			return
+		}
+		ctx := auth.WithPrincipal(r.Context(), p)
+		ctx = selfaudit.WithBase(ctx, selfaudit.Event{Actor: p.Subject, SessionID: p.TokenID}.FromRequest(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// limitBody answers 413 for bodies larger than n.
+func limitBody(n int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > n {
+			writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: "too_large", Description: fmt.Sprintf("the request body is larger than %d bytes", n)})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
 	})
 }

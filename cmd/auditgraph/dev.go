@@ -110,12 +110,7 @@ func seedDemo(ctx context.Context, st *store.Store) error {
 	if len(problems) > 0 {
 		return fmt.Errorf("dev: sample records: %v", problems[0])
 	}
-	rows := make([]store.NewRecord, len(recs))
-	for i, r := range recs {
-		rows[i] = store.NewRecord{Timestamp: r.Timestamp, Minute: r.Minute, Action: r.Action, Category: r.Category,
-			EventType: r.EventType, SessionID: r.SessionID, Body: r.Body}
-	}
-	return st.InsertRecords(ctx, rows)
+	return st.InsertRecords(ctx, record.Rows(recs))
 }
 
 // SampleRecords returns JSON Lines of schema 1.0 records spread over the

@@ -52,6 +52,12 @@ type testServer struct {
 // until /healthz answers 200, and stops it when the test ends.
 func startServer(t testing.TB, env map[string]string) *testServer {
 	t.Helper()
+	return startServerWith(t, env, http.DefaultClient)
+}
+
+// startServerWith is startServer polling /healthz with client c.
+func startServerWith(t testing.TB, env map[string]string, c *http.Client) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	s := &testServer{cancel: cancel, done: make(chan error, 1), log: &syncBuffer{}}
@@ -76,7 +82,7 @@ func startServer(t testing.TB, env map[string]string) *testServer {
 	t.Cleanup(func() { s.stop(t) })
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		resp, err := http.Get(s.URL + "/healthz")
+		resp, err := c.Get(s.URL + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

@@ -29,6 +29,9 @@ Usage:
   auditgraph migrate                apply pending database migrations
   auditgraph user add NAME --role auditor|writer|admin --password-stdin
                                     create a user, reading the password from standard input
+  auditgraph user list|disable NAME|enable NAME|delete NAME|passwd NAME --password-stdin
+  auditgraph settings set password-grant on|off
+  auditgraph keys rotate            a new signing key; old ones verify until their tokens expire
   auditgraph export --url URL --username U (--from T --to T | --last-hour) --out DIR
                                     download and check every log file and digest of whole hours
   auditgraph verify DIR             check an export offline
@@ -56,6 +59,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdExport(ctx, rest, getenv, stdin, stdout, stderr)
 	case "verify":
 		return cmdVerify(ctx, rest, getenv, stdout, stderr)
+	case "settings":
+		return cmdSettings(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return cmdKeys(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -30,6 +30,13 @@ type serveOptions struct {
 	fileGrace   string
 	writerEvery string
 	retention   string
+	tlsCert     string
+	tlsKey      string
+	acctLimit   string
+	addrLimit   string
+	loginDelay  string
+	addrDelay   string
+	loginWindow string
 }
 
 func (o *serveOptions) declare(f *flags) {
@@ -39,6 +46,13 @@ func (o *serveOptions) declare(f *flags) {
 	f.env(&o.fileGrace, "file-grace", "AUDITGRAPH_FILE_GRACE", logfile.DefaultGrace.String(), "how long after a minute (an hour) ends the background writer waits before writing its file (digest); a query over an ended minute writes it at once")
 	f.env(&o.writerEvery, "writer-interval", "AUDITGRAPH_WRITER_INTERVAL", "5s", "how often the background writer looks for ended minutes and hours")
 	f.env(&o.retention, "retention", "AUDITGRAPH_RETENTION", "", "remove whole hours older than this, such as 8760h; empty keeps everything (the only way records leave the append-only store)")
+	f.env(&o.tlsCert, "tls-cert", "AUDITGRAPH_TLS_CERT", "", "PEM certificate (chain) file: serve HTTPS (with --tls-key)")
+	f.env(&o.tlsKey, "tls-key", "AUDITGRAPH_TLS_KEY", "", "PEM private key file of the certificate")
+	f.env(&o.acctLimit, "login-account-threshold", "AUDITGRAPH_LOGIN_ACCOUNT_THRESHOLD", "5", "failed logins for one account (in the window) before it is slowed down")
+	f.env(&o.addrLimit, "login-address-threshold", "AUDITGRAPH_LOGIN_ADDRESS_THRESHOLD", "20", "failed logins from one client address (any accounts) before it is slowed down")
+	f.env(&o.loginDelay, "login-delay", "AUDITGRAPH_LOGIN_DELAY", "1s", "an account's first delay past its threshold; doubled with each further failure, up to 15m")
+	f.env(&o.addrDelay, "address-delay", "AUDITGRAPH_ADDRESS_DELAY", "10s", "an address's first delay past its threshold; doubled with each further failure, up to 1h")
+	f.env(&o.loginWindow, "login-window", "AUDITGRAPH_LOGIN_WINDOW", "15m", "how long failed logins are remembered")
 	f.env(&o.maxIngest, "max-ingest-bytes", "AUDITGRAPH_MAX_INGEST_BYTES", strconv.Itoa(server.DefaultMaxIngestBytes), "largest body of POST /api/1.0/audit-events")
 }
 
@@ -73,6 +87,13 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 	if err != nil || every <= 0 {
 		return fmt.Errorf("serve: AUDITGRAPH_WRITER_INTERVAL is %q; give a positive duration such as 5s", o.writerEvery)
 	}
+	acct, addr, err := o.throttles()
+	if err != nil {
+		return err
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return errors.New("serve: set both AUDITGRAPH_TLS_CERT and AUDITGRAPH_TLS_KEY for HTTPS, or neither")
+	}
 	var retention time.Duration
 	if o.retention != "" {
 		if retention, err = time.ParseDuration(o.retention); err != nil || retention < 2*time.Hour {
@@ -99,6 +120,9 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 	}
 	defer ln.Close()
 	base := "http://" + ln.Addr().String()
+	if o.tlsCert != "" {
+		base = "https://" + ln.Addr().String()
+	}
 	publicURL := strings.TrimRight(o.publicURL, "/")
 	if publicURL == "" {
 		publicURL = base
@@ -112,7 +136,7 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 		return err
 	}
 	logs := logfile.NewService(st, logfile.NewSigner(secrets), tokens, record.SchemaVersion, publicURL)
-	handler := server.New(server.Config{MaxIngestBytes: maxIngest}, st, tokens, auth.NewHasher(auth.DefaultArgon2, 0), logs, log)
+	handler := server.New(server.Config{PublicURL: publicURL, MaxIngestBytes: maxIngest, AccountThrottle: acct, AddressThrottle: addr}, st, tokens, auth.NewHasher(auth.DefaultArgon2, 0), logs, log)
 
 	srv := &http.Server{
 		Handler:           handler,
@@ -123,7 +147,13 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if o.tlsCert != "" {
+			errc <- srv.ServeTLS(ln, o.tlsCert, o.tlsKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	bgDone := make(chan struct{})
 	go func() {
@@ -151,6 +181,21 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
 	return nil
+}
+
+// throttles reads the login throttle settings.
+func (o *serveOptions) throttles() (account, address store.Throttle, err error) {
+	window, err1 := time.ParseDuration(o.loginWindow)
+	delay, err2 := time.ParseDuration(o.loginDelay)
+	addrDelay, err3 := time.ParseDuration(o.addrDelay)
+	acct, err4 := strconv.Atoi(o.acctLimit)
+	addr, err5 := strconv.Atoi(o.addrLimit)
+	if errors.Join(err1, err2, err3, err4, err5) != nil || window <= 0 || delay <= 0 || addrDelay <= 0 || acct < 1 || addr < 1 {
+		return account, address, errors.New("serve: the login throttle settings must be positive: AUDITGRAPH_LOGIN_ACCOUNT_THRESHOLD and AUDITGRAPH_LOGIN_ADDRESS_THRESHOLD whole numbers, AUDITGRAPH_LOGIN_DELAY, AUDITGRAPH_ADDRESS_DELAY and AUDITGRAPH_LOGIN_WINDOW durations such as 1s")
+	}
+	account = store.Throttle{Threshold: acct, Window: window, Delay: delay, MaxDelay: max(delay, 15*time.Minute)}
+	address = store.Throttle{Threshold: addr, Window: window, Delay: addrDelay, MaxDelay: max(addrDelay, time.Hour)}
+	return account, address, nil
 }
 
 func newURLSecret() ([]byte, error) {
