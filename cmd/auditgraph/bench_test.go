@@ -3,12 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/auditgraph/auditgraph/auth"
 )
 
 // BenchmarkExport measures `auditgraph export` of one full hour (60 minute
@@ -86,4 +93,68 @@ func dirBytes(b *testing.B, dir string) int64 {
 		b.Fatal(err)
 	}
 	return n
+}
+
+// BenchmarkTokenEndpoint measures tokens per second through the real token
+// endpoint (HTTP, go-oauth2, Argon2id, JWT signing, self-audit record) next
+// to the bare Argon2id verify rate at the same concurrency, in the same
+// run: the ratio is what everything around the hash costs.
+func BenchmarkTokenEndpoint(b *testing.B) {
+	env := newEnv(b)
+	env["AUDITGRAPH_LOGIN_ACCOUNT_THRESHOLD"] = "1000000"
+	env["AUDITGRAPH_LOGIN_ADDRESS_THRESHOLD"] = "1000000"
+	addUser(b, env, "bench", "auditor", "bench-password")
+	srv := startServer(b, env)
+	form := url.Values{"grant_type": {"password"}, "username": {"bench"}, "password": {"bench-password"}}.Encode()
+	hasher := auth.NewHasher(auth.DefaultArgon2, 0)
+	hash, err := hasher.Hash(context.Background(), "bench-password")
+	if err != nil {
+		b.Fatal(err)
+	}
+	concurrency := runtime.NumCPU()
+	rate := func(op func() error) float64 {
+		var n atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for w := 0; w < concurrency; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Since(start) < 3*time.Second {
+					if err := op(); err != nil {
+						b.Error(err)
+						return
+					}
+					n.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		return float64(n.Load()) / time.Since(start).Seconds()
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tokens := rate(func() error {
+			resp, err := http.Post(srv.URL+"/api/1.0/oauth2/access_token", "application/x-www-form-urlencoded", strings.NewReader(form))
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("token: %s", resp.Status)
+			}
+			return nil
+		})
+		verifies := rate(func() error {
+			ok, err := hasher.Verify(context.Background(), hash, "bench-password")
+			if !ok || err != nil {
+				return fmt.Errorf("verify: %v %v", ok, err)
+			}
+			return nil
+		})
+		b.ReportMetric(tokens, "tokens/s")
+		b.ReportMetric(verifies, "argon2-verifies/s")
+		b.ReportMetric(tokens/verifies, "ratio")
+	}
 }
