@@ -10,7 +10,11 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,6 +39,7 @@ func Main(m *testing.M) {
 
 func run(m *testing.M) int {
 	ctx := context.Background()
+	closeInheritedOnExec()
 	template = fmt.Sprintf("auditgraph_template_%d", os.Getpid())
 	if env := os.Getenv("DATABASE_URL"); env != "" {
 		if _, err := pgx.ParseConfig(env); err != nil {
@@ -43,11 +48,14 @@ func run(m *testing.M) int {
 		}
 		adminURL = func(db string) string { return replaceDB(env, db) }
 	} else {
+		removeOrphans()
 		dir, err := os.MkdirTemp(pgcluster.DefaultBase(), "auditgraph-test-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "pgtest:", err)
 			return 1
 		}
+		// Whoever finds this test process gone stops its cluster.
+		_ = os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644)
 		c, err := pgcluster.Start(pgcluster.Options{Dir: dir})
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "pgtest: the tests need PostgreSQL and could not start it: %v\n", err)
@@ -63,6 +71,46 @@ func run(m *testing.M) int {
 	}
 	defer dropDatabase(ctx, template)
 	return m.Run()
+}
+
+// ownerFile holds the process id of the test binary that owns a cluster.
+const ownerFile = "owner.pid"
+
+// removeOrphans stops and removes the clusters of test processes that died
+// without doing so themselves (a fuzz worker killed by the fuzzer, say).
+func removeOrphans() {
+	dirs, _ := filepath.Glob(filepath.Join(pgcluster.DefaultBase(), "auditgraph-test-*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || syscall.Kill(pid, 0) == nil {
+			continue // its owner still runs
+		}
+		if c, err := pgcluster.Start(pgcluster.Options{Dir: d}); err == nil {
+			_ = c.Remove()
+		}
+	}
+}
+
+// closeInheritedOnExec marks the descriptors this process inherited (fd 3
+// and up) close-on-exec, so that the PostgreSQL cluster does not hold them.
+// A fuzz worker inherits its pipes to the fuzzing coordinator as fds 3 and
+// 4; a cluster holding them would keep `go test -fuzz` waiting forever for
+// a killed worker's pipe to close. The Go runtime opens its own descriptors
+// close-on-exec already, so nothing else changes.
+func closeInheritedOnExec() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return // not Linux: nothing known to inherit
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
 }
 
 // replaceDB names database db in connection string conn, in either of the
