@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -30,11 +32,33 @@ const (
 	maxTokens     = 10000
 )
 
-// NewHandler returns the GraphQL HTTP handler over resolver. The caller
-// puts the authenticated principal in the request context first.
-func NewHandler(resolver *Resolver, log *slog.Logger) http.Handler {
+// WebsocketAuth checks the token a WebSocket client sends in its
+// connection_init payload and returns the context to run its subscriptions
+// in.
+type WebsocketAuth func(ctx context.Context, bearer string) (context.Context, error)
+
+// NewHandler returns the GraphQL HTTP handler over resolver. For POST, the
+// caller puts the authenticated principal in the request context first; a
+// WebSocket client (GET with Upgrade) authenticates in connection_init
+// with {"Authorization": "Bearer <access_token>"}, checked by wsAuth.
+func NewHandler(resolver *Resolver, log *slog.Logger, wsAuth WebsocketAuth) http.Handler {
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: resolver}))
 	srv.AddTransport(transport.POST{})
+	srv.AddTransport(&transport.Websocket{
+		KeepAlivePingInterval: 15 * time.Second,
+		InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			bearer := payload.Authorization()
+			if bearer == "" {
+				bearer, _ = payload["authorization"].(string)
+			}
+			token, ok := strings.CutPrefix(bearer, "Bearer ")
+			if !ok || token == "" {
+				return nil, nil, errors.New(`send {"Authorization": "Bearer <access_token>"} in the connection_init payload`)
+			}
+			ctx, err := wsAuth(ctx, token)
+			return ctx, nil, err
+		},
+	})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(maxTokens)
 	srv.SetDisableSuggestion(true)

@@ -3,6 +3,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/auditgraph/auditgraph/logfile"
 	"github.com/auditgraph/auditgraph/selfaudit"
 	"github.com/auditgraph/auditgraph/store"
+	"github.com/auditgraph/auditgraph/subscription"
 )
 
 // DefaultMaxIngestBytes caps the body of one batch of records.
@@ -30,6 +32,10 @@ type Config struct {
 	// Login throttles, per account and per client address.
 	AccountThrottle store.Throttle
 	AddressThrottle store.Throttle
+	// MaxSubscriberActions refuses subscribers to more actions.
+	MaxSubscriberActions int
+	// Tail feeds GraphQL subscriptions; the caller runs it.
+	Tail graph.Tail
 }
 
 // DefaultAccountThrottle slows an account after 5 failures in 15 minutes:
@@ -60,6 +66,9 @@ func New(cfg Config, st *store.Store, tokens *auth.Tokens, hasher *auth.Hasher, 
 	if cfg.MaxGraphQLBytes <= 0 {
 		cfg.MaxGraphQLBytes = DefaultMaxGraphQLBytes
 	}
+	if cfg.MaxSubscriberActions <= 0 {
+		cfg.MaxSubscriberActions = subscription.DefaultMaxAction
+	}
 	if cfg.AccountThrottle.Threshold == 0 {
 		cfg.AccountThrottle = DefaultAccountThrottle
 	}
@@ -72,7 +81,8 @@ func New(cfg Config, st *store.Store, tokens *auth.Tokens, hasher *auth.Hasher, 
 	s.routes(
 		auth.NewTokenEndpoint(st, hasher, tokens, log,
 			auth.WithThrottle(st, cfg.AccountThrottle, cfg.AddressThrottle), auth.WithSettings(st), auth.WithAudit(audit)),
-		graph.NewHandler(&graph.Resolver{Logs: logs, Audit: audit, Log: log}, log),
+		graph.NewHandler(&graph.Resolver{Logs: logs, Audit: audit, Log: log, Store: st, Tail: cfg.Tail,
+			MaxSubscriberActions: cfg.MaxSubscriberActions}, log, s.websocketAuth),
 	)
 	return logRequests(log, s.mux)
 }
@@ -138,6 +148,17 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 		ctx = selfaudit.WithBase(ctx, selfaudit.Event{Actor: p.Subject, SessionID: p.TokenID}.FromRequest(r))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// websocketAuth checks the token of a WebSocket client, as authenticated
+// does for HTTP.
+func (s *Server) websocketAuth(ctx context.Context, token string) (context.Context, error) {
+	p, err := s.gate.Verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	ctx = auth.WithPrincipal(ctx, p)
+	return selfaudit.WithBase(ctx, selfaudit.Event{Actor: p.Subject, SessionID: p.TokenID, Protocol: "websocket"}), nil
 }
 
 // limitBody answers 413 for bodies larger than n.

@@ -158,3 +158,50 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 		b.ReportMetric(tokens/verifies, "ratio")
 	}
 }
+
+// BenchmarkIngestSubscribers measures records per second through
+// POST /api/1.0/audit-events (batches of 1,000, two clients) with no
+// subscriber and with ten subscribers receiving deliveries meanwhile, in
+// the same run: delivery must not slow ingestion.
+func BenchmarkIngestSubscribers(b *testing.B) {
+	const batches, perBatch, clients = 20, 1000, 2
+	actions := []string{"Login", "Logout", "AuthorizeFundsTransfer", "SetAccountNickname", "AddFundsTransfer"}
+	lines, _ := mixed(batches*perBatch, actions...)
+	measure := func(subscribers int) float64 {
+		env := newEnv(b)
+		addUser(b, env, "root", "admin", "root-password")
+		srv := startServer(b, env)
+		tok := token(b, srv.URL, "root", "root-password")
+		rcv := newReceiver(b)
+		for i := 0; i < subscribers; i++ {
+			acts := actions[i%len(actions)] + "," + actions[(i+1)%len(actions)]
+			if out, err := cli(b, env, hookSecret, "subscriber", "add", fmt.Sprintf("s%d", i), "--url", rcv.srv.URL, "--actions", acts, "--secret-stdin"); err != nil {
+				b.Fatalf("subscriber add: %v %s", err, out)
+			}
+		}
+		start := time.Now()
+		var wg sync.WaitGroup
+		for c := 0; c < clients; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := c; i < batches; i += clients {
+					body := strings.Join(lines[i*perBatch:(i+1)*perBatch], "\n")
+					if status, out := post(b, srv.URL+"/api/1.0/audit-events", tok, "application/x-ndjson", body); status != http.StatusOK {
+						b.Errorf("ingest: %d %s", status, out)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return float64(batches*perBatch) / time.Since(start).Seconds()
+	}
+	for i := 0; i < b.N; i++ {
+		none := measure(0)
+		ten := measure(10)
+		b.ReportMetric(none, "records/s-no-subscribers")
+		b.ReportMetric(ten, "records/s-10-subscribers")
+		b.ReportMetric(ten/none, "ratio")
+	}
+}

@@ -20,7 +20,19 @@ import (
 	"github.com/auditgraph/auditgraph/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	// The crash test runs the server as a child process it can kill: the
+	// test binary itself, told so by this variable.
+	if os.Getenv("AUDITGRAPH_TEST_RUN_SERVE") == "1" {
+		err := run(context.Background(), []string{"auditgraph", "serve"}, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	pgtest.Main(m)
+}
 
 // syncBuffer collects a server's log for a failing test to show.
 type syncBuffer struct {

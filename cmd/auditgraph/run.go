@@ -32,6 +32,8 @@ Usage:
   auditgraph user list|disable NAME|enable NAME|delete NAME|passwd NAME --password-stdin
   auditgraph settings set password-grant on|off
   auditgraph keys rotate            a new signing key; old ones verify until their tokens expire
+  auditgraph subscriber add NAME --url URL --actions A,B,... --secret-stdin
+  auditgraph subscriber update NAME --actions ... | list | remove NAME | resume NAME
   auditgraph export --url URL --username U (--from T --to T | --last-hour) --out DIR
                                     download and check every log file and digest of whole hours
   auditgraph verify DIR             check an export offline
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdSettings(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return cmdKeys(ctx, rest, getenv, stdout, stderr)
+	case "subscriber":
+		return cmdSubscriber(ctx, rest, getenv, stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

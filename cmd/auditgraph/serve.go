@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/auditgraph/auditgraph/auth"
@@ -19,6 +21,7 @@ import (
 	"github.com/auditgraph/auditgraph/record"
 	"github.com/auditgraph/auditgraph/server"
 	"github.com/auditgraph/auditgraph/store"
+	"github.com/auditgraph/auditgraph/subscription"
 )
 
 // serveOptions are the settings of serve and dev.
@@ -37,6 +40,10 @@ type serveOptions struct {
 	loginDelay  string
 	addrDelay   string
 	loginWindow string
+	maxActions  string
+	hookTimeout string
+	hookRetry   string
+	hookPause   string
 }
 
 func (o *serveOptions) declare(f *flags) {
@@ -53,6 +60,10 @@ func (o *serveOptions) declare(f *flags) {
 	f.env(&o.loginDelay, "login-delay", "AUDITGRAPH_LOGIN_DELAY", "1s", "an account's first delay past its threshold; doubled with each further failure, up to 15m")
 	f.env(&o.addrDelay, "address-delay", "AUDITGRAPH_ADDRESS_DELAY", "10s", "an address's first delay past its threshold; doubled with each further failure, up to 1h")
 	f.env(&o.loginWindow, "login-window", "AUDITGRAPH_LOGIN_WINDOW", "15m", "how long failed logins are remembered")
+	f.env(&o.maxActions, "max-subscriber-actions", "AUDITGRAPH_MAX_SUBSCRIBER_ACTIONS", "500", "subscribers to more actions are refused (above 50 they are warned)")
+	f.env(&o.hookTimeout, "webhook-timeout", "AUDITGRAPH_WEBHOOK_TIMEOUT", "10s", "how long a subscriber may take to answer a delivery")
+	f.env(&o.hookRetry, "webhook-retry", "AUDITGRAPH_WEBHOOK_RETRY", "1s", "the first wait after a failed delivery; doubled each time (with jitter), up to 5m")
+	f.env(&o.hookPause, "webhook-pause-after", "AUDITGRAPH_WEBHOOK_PAUSE_AFTER", "24h", "a subscriber failing this long is paused until resumed")
 	f.env(&o.maxIngest, "max-ingest-bytes", "AUDITGRAPH_MAX_INGEST_BYTES", strconv.Itoa(server.DefaultMaxIngestBytes), "largest body of POST /api/1.0/audit-events")
 }
 
@@ -88,6 +99,10 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 		return fmt.Errorf("serve: AUDITGRAPH_WRITER_INTERVAL is %q; give a positive duration such as 5s", o.writerEvery)
 	}
 	acct, addr, err := o.throttles()
+	if err != nil {
+		return err
+	}
+	hooks, maxActions, err := o.webhooks()
 	if err != nil {
 		return err
 	}
@@ -135,8 +150,11 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 	if err != nil {
 		return err
 	}
+	tail := subscription.NewTail(st, log)
+	deliverer := subscription.NewDeliverer(st, hooks, fmt.Sprintf("%s/%d", ln.Addr(), os.Getpid()), log)
 	logs := logfile.NewService(st, logfile.NewSigner(secrets), tokens, record.SchemaVersion, publicURL)
-	handler := server.New(server.Config{PublicURL: publicURL, MaxIngestBytes: maxIngest, AccountThrottle: acct, AddressThrottle: addr}, st, tokens, auth.NewHasher(auth.DefaultArgon2, 0), logs, log)
+	handler := server.New(server.Config{PublicURL: publicURL, MaxIngestBytes: maxIngest, AccountThrottle: acct, AddressThrottle: addr,
+		MaxSubscriberActions: maxActions, Tail: tail}, st, tokens, auth.NewHasher(auth.DefaultArgon2, 0), logs, log)
 
 	srv := &http.Server{
 		Handler:           handler,
@@ -156,10 +174,16 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 	}()
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	bgDone := make(chan struct{})
-	go func() {
-		defer close(bgDone)
-		logs.Run(bgCtx, grace, every, retention, log)
-	}()
+	var bg sync.WaitGroup
+	for _, loop := range []func(){
+		func() { logs.Run(bgCtx, grace, every, retention, log) },
+		func() { deliverer.Run(bgCtx, 200*time.Millisecond) },
+		func() { tail.Run(bgCtx, 250*time.Millisecond) },
+	} {
+		bg.Add(1)
+		go func() { defer bg.Done(); loop() }()
+	}
+	go func() { bg.Wait(); close(bgDone) }()
 	defer func() { stopBackground(); <-bgDone }()
 	log.Info("serving", "url", base, "public_url", publicURL)
 	fmt.Fprintf(stdout, "auditgraph: serving on %s\n", base)
@@ -196,6 +220,18 @@ func (o *serveOptions) throttles() (account, address store.Throttle, err error) 
 	account = store.Throttle{Threshold: acct, Window: window, Delay: delay, MaxDelay: max(delay, 15*time.Minute)}
 	address = store.Throttle{Threshold: addr, Window: window, Delay: addrDelay, MaxDelay: max(addrDelay, time.Hour)}
 	return account, address, nil
+}
+
+// webhooks reads the delivery settings.
+func (o *serveOptions) webhooks() (subscription.Options, int, error) {
+	timeout, err1 := time.ParseDuration(o.hookTimeout)
+	retry, err2 := time.ParseDuration(o.hookRetry)
+	pause, err3 := time.ParseDuration(o.hookPause)
+	maxActions, err4 := strconv.Atoi(o.maxActions)
+	if errors.Join(err1, err2, err3, err4) != nil || timeout <= 0 || retry <= 0 || pause <= 0 || maxActions < 1 {
+		return subscription.Options{}, 0, errors.New("serve: AUDITGRAPH_WEBHOOK_TIMEOUT, AUDITGRAPH_WEBHOOK_RETRY and AUDITGRAPH_WEBHOOK_PAUSE_AFTER must be positive durations such as 10s, and AUDITGRAPH_MAX_SUBSCRIBER_ACTIONS a positive whole number")
+	}
+	return subscription.Options{Timeout: timeout, RetryBase: retry, PauseAfter: pause}, maxActions, nil
 }
 
 func newURLSecret() ([]byte, error) {

@@ -2,5 +2,61 @@
 
 package model
 
+import (
+	"github.com/auditgraph/auditgraph/store"
+)
+
+type AddSubscriberInput struct {
+	Name string `json:"name"`
+	// http:// or https:// URL that receives POSTs.
+	URL     string   `json:"url"`
+	Actions []string `json:"actions"`
+	// Keys the HMAC-SHA256 signature of each delivery; at least 16 characters.
+	Secret string `json:"secret"`
+}
+
+type AuditActionFilter struct {
+	// Only actions whose name starts with this.
+	NamePrefix *string `json:"namePrefix,omitempty"`
+	Category   *string `json:"category,omitempty"`
+}
+
+type AuditRecordConnection struct {
+	Edges    []AuditRecordEdge `json:"edges"`
+	PageInfo *PageInfo         `json:"pageInfo"`
+}
+
+type AuditRecordEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *AuditRecord `json:"node"`
+}
+
+type Mutation struct {
+}
+
+type PageInfo struct {
+	HasNextPage bool    `json:"hasNextPage"`
+	EndCursor   *string `json:"endCursor,omitempty"`
+}
+
 type Query struct {
+}
+
+// What a change to a subscriber did.
+type SubscriberChange struct {
+	Subscriber *store.Subscriber `json:"subscriber"`
+	// The actions before the change (empty for a new subscriber).
+	OldActions []string `json:"oldActions"`
+	NewActions []string `json:"newActions"`
+	Warnings   []string `json:"warnings"`
+}
+
+type Subscription struct {
+}
+
+type UpdateSubscriberInput struct {
+	Name    string   `json:"name"`
+	URL     *string  `json:"url,omitempty"`
+	Actions []string `json:"actions,omitempty"`
+	Secret  *string  `json:"secret,omitempty"`
 }
