@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 5s
 
-.PHONY: build run test fuzz generate check-generated deps
+.PHONY: build run test fuzz bench generate check-generated deps
 
 build:
 	$(GO) build -o bin/auditgraph ./cmd/auditgraph
@@ -24,6 +24,13 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseRange$$' -fuzztime=$(FUZZTIME) ./graph
 	$(GO) test -run='^$$' -fuzz='^FuzzTokenForm$$' -fuzztime=$(FUZZTIME) ./auth
 	$(GO) test -run='^$$' -fuzz='^FuzzSplitPath$$' -fuzztime=$(FUZZTIME) ./logfile
+
+# The benchmark suite against a server and PostgreSQL it starts itself;
+# writes bench/RESULTS.md. SCALE sets the records stored for the scale
+# figures (make bench SCALE=10000000).
+SCALE ?= 200000
+bench: deps build
+	$(GO) run ./bench -scale=$(SCALE) -out=bench/RESULTS.md
 
 generate:
 	$(GO) tool gqlgen generate

@@ -84,7 +84,9 @@ func (s *Service) List(ctx context.Context, from, to time.Time) (Listing, error)
 	now := s.now()
 	ended := now.Truncate(time.Minute)
 	lastHourEnd := to.Add(-time.Nanosecond).Truncate(time.Hour).Add(time.Hour)
-	if err := s.Seal(ctx, minTime(lastHourEnd, ended)); err != nil {
+	// Only the hours the range touches: a scan of every pending minute
+	// would walk the index entries of every record ever filed.
+	if err := s.Seal(ctx, from.Truncate(time.Hour), minTime(lastHourEnd, ended)); err != nil {
 		return Listing{}, err
 	}
 	digestBefore := minTime(lastHourEnd, now.Truncate(time.Hour))
@@ -110,10 +112,10 @@ func (s *Service) List(ctx context.Context, from, to time.Time) (Listing, error)
 	return l, nil
 }
 
-// Seal writes the files of the minutes before `before` that hold records
+// Seal writes the files of the minutes in [from, before) that hold records
 // in no file yet.
-func (s *Service) Seal(ctx context.Context, before time.Time) error {
-	minutes, err := s.store.PendingMinutes(ctx, time.Time{}, before)
+func (s *Service) Seal(ctx context.Context, from, before time.Time) error {
+	minutes, err := s.store.PendingMinutes(ctx, from, before)
 	if err != nil {
 		return err
 	}
@@ -154,6 +156,11 @@ func (s *Service) MakeDigests(ctx context.Context, before, first time.Time) erro
 	return nil
 }
 
+// recentWindow is how far back each round of the background writer looks
+// for minutes to write; once an hour it looks at the whole past, for records
+// that arrived late for old hours.
+const recentWindow = 2 * time.Hour
+
 // Run writes files and digests in the background until ctx ends: every
 // `every`, the files of the minutes that ended more than grace ago, then the
 // digests of the hours that did. With retention above zero it also removes,
@@ -161,7 +168,7 @@ func (s *Service) MakeDigests(ctx context.Context, before, first time.Time) erro
 func (s *Service) Run(ctx context.Context, grace, every, retention time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var lastRetention time.Time
+	var lastRetention, lastSweep time.Time
 	for {
 		if retention > 0 && s.now().Sub(lastRetention) >= time.Hour {
 			lastRetention = s.now()
@@ -172,7 +179,11 @@ func (s *Service) Run(ctx context.Context, grace, every, retention time.Duration
 			}
 		}
 		cutoff := s.now().Add(-grace)
-		if err := s.Seal(ctx, cutoff.Truncate(time.Minute)); err != nil && ctx.Err() == nil {
+		from := cutoff.Add(-recentWindow)
+		if s.now().Sub(lastSweep) >= time.Hour {
+			from, lastSweep = time.Time{}, s.now()
+		}
+		if err := s.Seal(ctx, from, cutoff.Truncate(time.Minute)); err != nil && ctx.Err() == nil {
 			log.Error("background log files", "err", err)
 		} else if err := s.MakeDigests(ctx, cutoff.Truncate(time.Hour), cutoff.Truncate(time.Hour)); err != nil && ctx.Err() == nil {
 			log.Error("background digests", "err", err)

@@ -187,18 +187,24 @@ func (s *Store) Dispatch(ctx context.Context, limit int) (int, error) {
 		if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1)", dispatchLock).Scan(&got); err != nil || !got {
 			return err
 		}
+		// The cursor goes in as parameters, so that the row comparison
+		// walks the (tx_id, id) index instead of scanning the table.
+		var curTx string
+		var curID int64
+		if err := tx.QueryRow(ctx, "SELECT tx_id::text, record_id FROM dispatch_cursor").Scan(&curTx, &curID); err != nil {
+			return err
+		}
 		var last *string
 		var lastID *int64
-		err := tx.QueryRow(ctx, `WITH c AS (SELECT tx_id, record_id FROM dispatch_cursor),
-			batch AS (
-				SELECT r.id, r.tx_id, r.action FROM audit_records r, c
-				WHERE (r.tx_id, r.id) > (c.tx_id, c.record_id) AND r.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+		err := tx.QueryRow(ctx, `WITH batch AS (
+				SELECT r.id, r.tx_id, r.action FROM audit_records r
+				WHERE (r.tx_id, r.id) > ($2::xid8, $3) AND r.tx_id < pg_snapshot_xmin(pg_current_snapshot())
 				ORDER BY r.tx_id, r.id LIMIT $1),
 			queued AS (
 				INSERT INTO deliveries (subscriber_id, record_id)
 				SELECT s.id, b.id FROM batch b JOIN subscribers s ON b.action = ANY (s.actions) ORDER BY b.tx_id, b.id, s.id),
 			newest AS (SELECT tx_id, id FROM batch ORDER BY tx_id DESC, id DESC LIMIT 1)
-			SELECT (SELECT count(*) FROM batch), (SELECT tx_id::text FROM newest), (SELECT id FROM newest)`, limit).Scan(&n, &last, &lastID)
+			SELECT (SELECT count(*) FROM batch), (SELECT tx_id::text FROM newest), (SELECT id FROM newest)`, limit, curTx, curID).Scan(&n, &last, &lastID)
 		if err != nil || last == nil {
 			return err
 		}

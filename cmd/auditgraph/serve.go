@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strconv"
 	"strings"
@@ -44,6 +45,7 @@ type serveOptions struct {
 	hookTimeout string
 	hookRetry   string
 	hookPause   string
+	pprof       string
 }
 
 func (o *serveOptions) declare(f *flags) {
@@ -64,6 +66,7 @@ func (o *serveOptions) declare(f *flags) {
 	f.env(&o.hookTimeout, "webhook-timeout", "AUDITGRAPH_WEBHOOK_TIMEOUT", "10s", "how long a subscriber may take to answer a delivery")
 	f.env(&o.hookRetry, "webhook-retry", "AUDITGRAPH_WEBHOOK_RETRY", "1s", "the first wait after a failed delivery; doubled each time (with jitter), up to 5m")
 	f.env(&o.hookPause, "webhook-pause-after", "AUDITGRAPH_WEBHOOK_PAUSE_AFTER", "24h", "a subscriber failing this long is paused until resumed")
+	f.env(&o.pprof, "pprof", "AUDITGRAPH_PPROF", "", "an address (such as 127.0.0.1:6060) to serve Go's pprof profiles on, for diagnosis; off when empty")
 	f.env(&o.maxIngest, "max-ingest-bytes", "AUDITGRAPH_MAX_INGEST_BYTES", strconv.Itoa(server.DefaultMaxIngestBytes), "largest body of POST /api/1.0/audit-events")
 }
 
@@ -163,6 +166,12 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 		WriteTimeout:      10 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if o.pprof != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		go func() { log.Warn("pprof", "err", http.ListenAndServe(o.pprof, mux)) }()
 	}
 	errc := make(chan error, 1)
 	go func() {
