@@ -176,8 +176,9 @@ func (s *Store) Subscribers(ctx context.Context) ([]Subscriber, error) {
 // dispatchLock lets one server at a time fan records out to the queue.
 const dispatchLock = 0x64697370 // "disp"
 
-// Dispatch queues, for every subscriber, the records of its actions that
-// arrived since the last dispatch, up to limit records, in commit order.
+// Dispatch takes the records committed since the last dispatch, up to
+// limit, in commit order: it counts them into the action catalog and
+// queues, for every subscriber, those of its actions.
 // It returns how many records it went through; 0 also when another server
 // is dispatching.
 func (s *Store) Dispatch(ctx context.Context, limit int) (int, error) {
@@ -196,10 +197,19 @@ func (s *Store) Dispatch(ctx context.Context, limit int) (int, error) {
 		}
 		var last *string
 		var lastID *int64
+		// The same pass keeps the action catalog: one writer, each record
+		// counted once, and no catalog row locked by ingestion.
 		err := tx.QueryRow(ctx, `WITH batch AS (
-				SELECT r.id, r.tx_id, r.action FROM audit_records r
+				SELECT r.id, r.tx_id, r.action, r.category, r.event_type, r.ts FROM audit_records r
 				WHERE (r.tx_id, r.id) > ($2::xid8, $3) AND r.tx_id < pg_snapshot_xmin(pg_current_snapshot())
 				ORDER BY r.tx_id, r.id LIMIT $1),
+			catalog AS (
+				INSERT INTO audit_actions (action, category, event_type, count, first_seen, last_seen)
+				SELECT action, category, event_type, count(*), min(ts), max(ts) FROM batch GROUP BY 1, 2, 3
+				ON CONFLICT (action, category, event_type) DO UPDATE SET
+					count = audit_actions.count + EXCLUDED.count,
+					first_seen = LEAST(audit_actions.first_seen, EXCLUDED.first_seen),
+					last_seen = GREATEST(audit_actions.last_seen, EXCLUDED.last_seen)),
 			queued AS (
 				INSERT INTO deliveries (subscriber_id, record_id)
 				SELECT s.id, b.id FROM batch b JOIN subscribers s ON b.action = ANY (s.actions) ORDER BY b.tx_id, b.id, s.id),

@@ -1,11 +1,9 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -37,65 +35,12 @@ func (s *Store) InsertRecords(ctx context.Context, recs []NewRecord) error {
 				}
 				return []any{r.Timestamp, r.Minute, r.Action, r.Category, r.EventType, session, string(r.Body)}, nil
 			}))
-		if err != nil {
-			return err
-		}
-		return upsertActions(ctx, tx, recs)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: insert records: %w", err)
 	}
 	return nil
-}
-
-// upsertActions keeps the action catalog current with a batch, in the
-// batch's transaction. Keys go in sorted, so that concurrent batches lock
-// catalog rows in one order and cannot deadlock.
-func upsertActions(ctx context.Context, tx pgx.Tx, recs []NewRecord) error {
-	type key struct{ action, category, eventType string }
-	type agg struct {
-		n           int64
-		first, last time.Time
-	}
-	seen := map[key]*agg{}
-	for _, r := range recs {
-		k := key{r.Action, r.Category, r.EventType}
-		a := seen[k]
-		if a == nil {
-			seen[k] = &agg{1, r.Timestamp, r.Timestamp}
-			continue
-		}
-		a.n++
-		if r.Timestamp.Before(a.first) {
-			a.first = r.Timestamp
-		}
-		if r.Timestamp.After(a.last) {
-			a.last = r.Timestamp
-		}
-	}
-	keys := make([]key, 0, len(seen))
-	for k := range seen {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b key) int {
-		return cmp.Or(cmp.Compare(a.action, b.action), cmp.Compare(a.category, b.category), cmp.Compare(a.eventType, b.eventType))
-	})
-	var actions, categories, types []string
-	var counts []int64
-	var firsts, lasts []time.Time
-	for _, k := range keys {
-		a := seen[k]
-		actions, categories, types = append(actions, k.action), append(categories, k.category), append(types, k.eventType)
-		counts, firsts, lasts = append(counts, a.n), append(firsts, a.first), append(lasts, a.last)
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO audit_actions (action, category, event_type, count, first_seen, last_seen)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::timestamptz[])
-		ON CONFLICT (action, category, event_type) DO UPDATE SET
-			count = audit_actions.count + EXCLUDED.count,
-			first_seen = LEAST(audit_actions.first_seen, EXCLUDED.first_seen),
-			last_seen = GREATEST(audit_actions.last_seen, EXCLUDED.last_seen)`,
-		actions, categories, types, counts, firsts, lasts)
-	return err
 }
 
 // LogFile describes one written log file.

@@ -409,8 +409,13 @@ func TestCatalogSessionAndTail(t *testing.T) {
 		}
 	}
 
-	d := gqlOK(t, srv.URL, tok, `{ instrumentation { auditLogs { auditActions(filter: {namePrefix: "Lo"}) { name category eventType count firstSeen lastSeen } } } }`, nil)
-	s := fmt.Sprint(d)
+	// The catalog follows within a dispatch round.
+	var s string
+	waitFor(t, 5*time.Second, "the catalog to count the records", func() bool {
+		d := gqlOK(t, srv.URL, tok, `{ instrumentation { auditLogs { auditActions(filter: {namePrefix: "Lo"}) { name category eventType count firstSeen lastSeen } } } }`, nil)
+		s = fmt.Sprint(d)
+		return strings.Contains(s, "count:2")
+	})
 	if !strings.Contains(s, "count:2") || !strings.Contains(s, "name:Login") || !strings.Contains(s, "name:Logout") || strings.Contains(s, "Transfer") {
 		t.Errorf("auditActions with prefix Lo: %s", s)
 	}
