@@ -72,12 +72,9 @@ func New(st Store) *Recorder {
 // Record stores the event, committed before it returns.
 func (r *Recorder) Record(ctx context.Context, e Event) error {
 	now := r.now().UTC()
-	outcome := map[string]any{"type": "success"}
+	outcome := record.Outcome{Type: "success"}
 	if e.Failure != "" {
-		outcome = map[string]any{"type": "failure", "reason": e.Failure}
-		if e.Error != "" {
-			outcome["error"] = e.Error
-		}
+		outcome = record.Outcome{Type: "failure", Reason: e.Failure, Error: e.Error}
 	}
 	attrs := e.Attributes
 	if attrs == nil {
@@ -87,42 +84,17 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	if actorType == "" {
 		actorType = "user"
 	}
-	type ident struct {
-		Type  string `json:"type"`
-		Value string `json:"value"`
-	}
-	body := struct {
-		Date          string         `json:"date"`
-		MessageType   string         `json:"messageType"`
-		SchemaVersion string         `json:"schemaVersion"`
-		Timestamp     string         `json:"timestamp"`
-		EventType     string         `json:"eventType"`
-		Category      string         `json:"category"`
-		Action        string         `json:"action"`
-		Source        string         `json:"source"`
-		Tags          map[string]any `json:"tags"`
-		Object        struct {
-			Type       string         `json:"type"`
-			Identifier ident          `json:"identifier"`
-			Attributes map[string]any `json:"attributes"`
-			Outcome    map[string]any `json:"outcome"`
-			Actor      struct {
-				Type       string         `json:"type"`
-				Identifier ident          `json:"identifier"`
-				Attributes map[string]any `json:"attributes"`
-			} `json:"actor"`
-			Context map[string]string `json:"context"`
-		} `json:"object"`
-	}{
+	body := record.Doc{
 		Date: now.Format("2006-01-02T15:04:05.000000Z"), MessageType: "system-event", SchemaVersion: record.SchemaVersion,
 		Timestamp: now.Format(time.RFC3339Nano), EventType: "auditgraph-action", Category: e.Category,
 		Action: e.Action, Source: Source, Tags: map[string]any{},
+		Object: record.Object{
+			Type: e.ObjectType, Identifier: record.Identifier{Type: "name", Value: e.ObjectID}, Attributes: attrs, Outcome: outcome,
+			Actor: record.Actor{Type: actorType, Identifier: record.Identifier{Type: "user-id", Value: e.Actor}, Attributes: map[string]any{}},
+			Context: &record.Context{Environment: Source, SessionID: e.SessionID, ClientIP: e.ClientIP,
+				Protocol: e.Protocol, Host: e.Host, UserAgent: e.UserAgent},
+		},
 	}
-	o := &body.Object
-	o.Type, o.Identifier, o.Attributes, o.Outcome = e.ObjectType, ident{"name", e.ObjectID}, attrs, outcome
-	o.Actor.Type, o.Actor.Identifier, o.Actor.Attributes = actorType, ident{"user-id", e.Actor}, map[string]any{}
-	o.Context = map[string]string{"environment": Source, "sessionId": e.SessionID, "clientIp": e.ClientIP,
-		"protocol": e.Protocol, "host": e.Host, "userAgent": e.UserAgent}
 	b, err := json.Marshal(body)
 	if err != nil {
 		return err

@@ -116,47 +116,6 @@ func seedDemo(ctx context.Context, st *store.Store) error {
 // SampleRecords returns JSON Lines of schema 1.0 records spread over the
 // sample hour: logins, user and role changes of a few designers.
 func SampleRecords() []byte {
-	type ident struct {
-		Type  string `json:"type"`
-		Value string `json:"value"`
-	}
-	type actor struct {
-		Type       string         `json:"type"`
-		Identifier ident          `json:"identifier"`
-		Attributes map[string]any `json:"attributes"`
-	}
-	type outcome struct {
-		Type   string `json:"type"`
-		Reason string `json:"reason,omitempty"`
-	}
-	type context struct {
-		Environment string `json:"environment"`
-		SessionID   string `json:"sessionId"`
-		ClientIP    string `json:"clientIp"`
-		Protocol    string `json:"protocol"`
-		Host        string `json:"host"`
-		UserAgent   string `json:"userAgent"`
-	}
-	type object struct {
-		Type       string         `json:"type"`
-		Identifier ident          `json:"identifier"`
-		Attributes map[string]any `json:"attributes"`
-		Outcome    outcome        `json:"outcome"`
-		Actor      actor          `json:"actor"`
-		Context    context        `json:"context"`
-	}
-	type rec struct {
-		Date          string         `json:"date"`
-		MessageType   string         `json:"messageType"`
-		SchemaVersion string         `json:"schemaVersion"`
-		Timestamp     string         `json:"timestamp"`
-		EventType     string         `json:"eventType"`
-		Category      string         `json:"category"`
-		Action        string         `json:"action"`
-		Source        string         `json:"source"`
-		Tags          map[string]any `json:"tags"`
-		Object        object         `json:"object"`
-	}
 	users := []string{"ada@example.com", "grace@example.com", "linus@example.com"}
 	events := []struct{ category, action, objType, result string }{
 		{"user-access", "designer-user-login", "designer-user", "success"},
@@ -178,19 +137,20 @@ func SampleRecords() []byte {
 	for i, ts := range stamps {
 		e := events[i%len(events)]
 		u := users[i%len(users)]
-		o := outcome{Type: e.result}
+		o := record.Outcome{Type: e.result}
 		if e.result == "failure" {
 			o.Reason = "authentication"
 		}
-		r := rec{
+		r := record.Doc{
 			Date: ts.Truncate(time.Second).Format("2006-01-02T15:04:05.000000Z"), MessageType: "system-event",
 			SchemaVersion: "1.0", Timestamp: ts.Format("2006-01-02T15:04:05.000Z"), EventType: "designer-action",
 			Category: e.category, Action: e.action, Source: "designer-api", Tags: map[string]any{},
-			Object: object{
-				Type: e.objType, Identifier: ident{Type: "name", Value: fmt.Sprintf("sample-%s-%d", e.objType, i)},
+			Object: record.Object{
+				Type: e.objType, Identifier: record.Identifier{Type: "name", Value: fmt.Sprintf("sample-%s-%d", e.objType, i)},
 				Attributes: map[string]any{}, Outcome: o,
-				Actor:   actor{Type: "user", Identifier: ident{Type: "user-id", Value: u}, Attributes: map[string]any{}},
-				Context: context{Environment: "demo", SessionID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i/4), ClientIP: "192.0.2.10", Protocol: "https", Host: "demo.auditgraph.invalid", UserAgent: "curl/7.88.1"},
+				Actor: record.Actor{Type: "user", Identifier: record.Identifier{Type: "user-id", Value: u}, Attributes: map[string]any{}},
+				Context: &record.Context{Environment: "demo", SessionID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i/4),
+					ClientIP: "192.0.2.10", Protocol: "https", Host: "demo.auditgraph.invalid", UserAgent: "curl/7.88.1"},
 			},
 		}
 		b, _ := json.Marshal(r)
