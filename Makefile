@@ -21,6 +21,7 @@ test: deps
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseBatch$$' -fuzztime=$(FUZZTIME) ./record
+	$(GO) test -run='^$$' -fuzz='^FuzzParseSame$$' -fuzztime=$(FUZZTIME) ./record
 	$(GO) test -run='^$$' -fuzz='^FuzzParseRange$$' -fuzztime=$(FUZZTIME) ./graph
 	$(GO) test -run='^$$' -fuzz='^FuzzTokenForm$$' -fuzztime=$(FUZZTIME) ./auth
 	$(GO) test -run='^$$' -fuzz='^FuzzSplitPath$$' -fuzztime=$(FUZZTIME) ./logfile
