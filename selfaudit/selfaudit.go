@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/auditgraph/auditgraph/record"
@@ -58,10 +59,23 @@ func (e Event) FromRequest(r *http.Request) Event {
 	return e
 }
 
-// Recorder writes events as records.
+// Recorder writes events as records. Concurrent events share
+// transactions (group commit): while one insert runs, the events that
+// arrive queue up, and the first of them then writes them all. Each caller
+// still returns only once its record is committed.
 type Recorder struct {
 	store Store
 	now   func() time.Time
+
+	mu    sync.Mutex
+	queue []*pending
+	busy  bool // an insert is running
+}
+
+type pending struct {
+	row  store.NewRecord
+	done chan error
+	lead chan struct{} // this caller writes the next batch
 }
 
 // New returns a Recorder over st.
@@ -103,7 +117,52 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	if len(problems) > 0 {
 		return &problemError{problems[0]}
 	}
-	return r.store.InsertRecords(ctx, []store.NewRecord{rec.Row()})
+	return r.write(rec.Row())
+}
+
+// write commits row with whatever else is queued.
+func (r *Recorder) write(row store.NewRecord) error {
+	p := &pending{row: row, done: make(chan error, 1), lead: make(chan struct{}, 1)}
+	r.mu.Lock()
+	r.queue = append(r.queue, p)
+	if !r.busy {
+		r.busy = true
+		r.mu.Unlock()
+		r.flush()
+		return <-p.done
+	}
+	r.mu.Unlock()
+	select {
+	case err := <-p.done:
+		return err
+	case <-p.lead:
+		r.flush()
+		return <-p.done
+	}
+}
+
+// flush writes the queue in one transaction, then hands the next batch to
+// the first caller still waiting.
+func (r *Recorder) flush() {
+	r.mu.Lock()
+	batch := r.queue
+	r.queue = nil
+	r.mu.Unlock()
+	rows := make([]store.NewRecord, len(batch))
+	for i, p := range batch {
+		rows[i] = p.row
+	}
+	err := r.store.InsertRecords(context.Background(), rows)
+	for _, p := range batch {
+		p.done <- err
+	}
+	r.mu.Lock()
+	if len(r.queue) > 0 {
+		r.queue[0].lead <- struct{}{}
+	} else {
+		r.busy = false
+	}
+	r.mu.Unlock()
 }
 
 type problemError struct{ p record.Problem }

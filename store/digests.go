@@ -184,6 +184,9 @@ func (s *Store) DeleteHoursBefore(ctx context.Context, cutoff time.Time) (int64,
 			return err
 		}
 		n = tag.RowsAffected()
+		if _, err := tx.Exec(ctx, "DELETE FROM pending_minutes WHERE minute < $1", cutoff); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, "DELETE FROM log_files WHERE minute < $1", cutoff); err != nil {
 			return err
 		}

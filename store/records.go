@@ -35,12 +35,30 @@ func (s *Store) InsertRecords(ctx context.Context, recs []NewRecord) error {
 				}
 				return []any{r.Timestamp, r.Minute, r.Action, r.Category, r.EventType, session, string(r.Body)}, nil
 			}))
+		if err != nil {
+			return err
+		}
+		// Last, so that the minutes' rows are locked only until commit;
+		// sorted, so that concurrent batches lock them in one order.
+		_, err = tx.Exec(ctx, `INSERT INTO pending_minutes (minute)
+			SELECT DISTINCT m FROM unnest($1::timestamptz[]) AS m ORDER BY m
+			ON CONFLICT (minute) DO UPDATE SET minute = EXCLUDED.minute`, minutes(recs))
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: insert records: %w", err)
 	}
 	return nil
+}
+
+func minutes(recs []NewRecord) []time.Time {
+	ms := make([]time.Time, 0, 1)
+	for _, r := range recs {
+		if len(ms) == 0 || !ms[len(ms)-1].Equal(r.Minute) {
+			ms = append(ms, r.Minute)
+		}
+	}
+	return ms
 }
 
 // LogFile describes one written log file.
@@ -65,8 +83,8 @@ const sealLock = 0x6c6f67 // "log"
 // PendingMinutes returns the minutes in [from, to) that hold records not yet
 // in a file, oldest first.
 func (s *Store) PendingMinutes(ctx context.Context, from, to time.Time) ([]time.Time, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT DISTINCT minute FROM audit_records
-		WHERE file_id IS NULL AND minute >= $1 AND minute < $2 ORDER BY minute`, from, to)
+	rows, _ := s.pool.Query(ctx, `SELECT minute FROM pending_minutes
+		WHERE minute >= $1 AND minute < $2 ORDER BY minute`, from, to)
 	ms, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
 	if err != nil {
 		return nil, fmt.Errorf("store: pending minutes: %w", err)
@@ -85,6 +103,12 @@ func (s *Store) SealMinute(ctx context.Context, minute time.Time, encode Encoder
 	var wrote bool
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, $2)", sealLock, int32(minute.Unix()/60)); err != nil {
+			return err
+		}
+		// Before reading the records: this waits for ingestion of the
+		// minute still running, whose records the read then sees, and any
+		// that starts later marks the minute pending again.
+		if _, err := tx.Exec(ctx, "DELETE FROM pending_minutes WHERE minute = $1", minute); err != nil {
 			return err
 		}
 		rows, _ := tx.Query(ctx, `SELECT id, body FROM audit_records
