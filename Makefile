@@ -1,6 +1,6 @@
 # auditgraph: make run (try it), make test (every test), make build.
 GO ?= go
-FUZZTIME ?= 5s
+FUZZTIME ?= 50000x
 
 .PHONY: build run test fuzz bench generate check-generated deps
 
