@@ -35,11 +35,15 @@ func New(pool *pgxpool.Pool) *Store {
 
 // Open connects to the database at url. Every session runs in UTC, so that
 // minute boundaries computed by PostgreSQL agree with the service's own.
-func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
+// maxConns, when above zero, caps the pool (else pgx's default applies).
+func Open(ctx context.Context, url string, maxConns ...int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// The parse error may quote the URL, password included.
 		return nil, errors.New("store: DATABASE_URL is not a valid PostgreSQL connection string")
+	}
+	if len(maxConns) > 0 && maxConns[0] > 0 {
+		cfg.MaxConns = maxConns[0]
 	}
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	cfg.ConnConfig.RuntimeParams["application_name"] = "auditgraph"

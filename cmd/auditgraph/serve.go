@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +47,7 @@ type serveOptions struct {
 	hookRetry   string
 	hookPause   string
 	pprof       string
+	maxConns    string
 }
 
 func (o *serveOptions) declare(f *flags) {
@@ -67,6 +69,7 @@ func (o *serveOptions) declare(f *flags) {
 	f.env(&o.hookRetry, "webhook-retry", "AUDITGRAPH_WEBHOOK_RETRY", "1s", "the first wait after a failed delivery; doubled each time (with jitter), up to 5m")
 	f.env(&o.hookPause, "webhook-pause-after", "AUDITGRAPH_WEBHOOK_PAUSE_AFTER", "24h", "a subscriber failing this long is paused until resumed")
 	f.env(&o.pprof, "pprof", "AUDITGRAPH_PPROF", "", "an address (such as 127.0.0.1:6060) to serve Go's pprof profiles on, for diagnosis; off when empty")
+	f.env(&o.maxConns, "db-max-conns", "AUDITGRAPH_DB_MAX_CONNS", strconv.Itoa(defaultMaxConns()), "PostgreSQL connections the server may hold: requests, the background writer, up to 8 subscriber deliveries and the live tail share them")
 	f.env(&o.maxIngest, "max-ingest-bytes", "AUDITGRAPH_MAX_INGEST_BYTES", strconv.Itoa(server.DefaultMaxIngestBytes), "largest body of POST /api/1.0/audit-events")
 }
 
@@ -118,7 +121,11 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 			return fmt.Errorf("serve: AUDITGRAPH_RETENTION is %q; give a duration of at least 2h, such as 8760h, or leave it empty to keep everything", o.retention)
 		}
 	}
-	pool, err := store.Open(ctx, o.databaseURL)
+	maxConns, err := strconv.Atoi(o.maxConns)
+	if err != nil || maxConns < 2 || maxConns > 1000 {
+		return fmt.Errorf("serve: AUDITGRAPH_DB_MAX_CONNS is %q; give a whole number from 2 to 1000", o.maxConns)
+	}
+	pool, err := store.Open(ctx, o.databaseURL, int32(maxConns))
 	if err != nil {
 		return err
 	}
@@ -241,6 +248,13 @@ func (o *serveOptions) webhooks() (subscription.Options, int, error) {
 		return subscription.Options{}, 0, errors.New("serve: AUDITGRAPH_WEBHOOK_TIMEOUT, AUDITGRAPH_WEBHOOK_RETRY and AUDITGRAPH_WEBHOOK_PAUSE_AFTER must be positive durations such as 10s, and AUDITGRAPH_MAX_SUBSCRIBER_ACTIONS a positive whole number")
 	}
 	return subscription.Options{Timeout: timeout, RetryBase: retry, PauseAfter: pause}, maxActions, nil
+}
+
+// defaultMaxConns is four connections a CPU, and at least 8: most of a
+// request's time is spent waiting on PostgreSQL, and the background loops
+// hold connections too.
+func defaultMaxConns() int {
+	return max(8, 4*runtime.NumCPU())
 }
 
 func newURLSecret() ([]byte, error) {
