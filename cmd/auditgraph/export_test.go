@@ -60,20 +60,13 @@ func TestThreeServersWriteEachRecordOnce(t *testing.T) {
 	// Let the background writers take the last records.
 	total := writers * batches * perBatch
 	store := testStore(t, env)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	waitFor(t, 20*time.Second, "every record to be in a file", func() bool {
 		pending, err := store.PendingMinutes(context.Background(), base, base.Add(3*time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(pending) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("records still in no file after 20s, in minutes %v", pending)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(pending) == 0
+	})
 	files, err := store.LogFiles(context.Background(), base, base.Add(3*time.Minute))
 	if err != nil {
 		t.Fatal(err)

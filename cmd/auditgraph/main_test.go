@@ -261,3 +261,15 @@ func rec(ts, action string, extra string) string {
 		`"attributes":{},"outcome":{"type":"success"},"actor":{"type":"user","identifier":{"type":"user-id","value":"u@example.com"},"attributes":{}},` +
 		`"context":{"sessionId":"s-1","clientIp":"192.0.2.1"}},"custom":` + extra + `}`
 }
+
+// waitFor polls cond until it holds or the time is up.
+func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s after %s", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -95,17 +95,13 @@ func TestBruteForce(t *testing.T) {
 	}
 
 	// The account's delay (1s) passes; the right password works again.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	waitFor(t, 5*time.Second, "the account's delay to pass", func() bool {
 		a := requestToken(t, guesser, srv.URL, "victim", "victim-password")
-		if a.status == 200 {
-			break
-		}
-		if a.status != http.StatusTooManyRequests || time.Now().After(deadline) {
+		if a.status != http.StatusOK && a.status != http.StatusTooManyRequests {
 			t.Fatalf("after the delay: got %d %v, want 200", a.status, a.body)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return a.status == http.StatusOK
+	})
 }
 
 // graphqlStatus posts the seed's query with tok and returns the status and
@@ -295,23 +291,17 @@ func TestSelfAudit(t *testing.T) {
 	// The records are stamped now: list this minute and the next.
 	var lines []string
 	end := start.Add(2 * time.Minute)
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		// Files are written once a minute has ended: wait for this one.
-		if time.Now().After(start.Add(time.Minute)) {
-			lines = nil
-			for _, f := range download(t, listLocations(t, srv.URL, tok, start.Format(time.RFC3339), end.Format(time.RFC3339))) {
-				lines = append(lines, f...)
-			}
-			if strings.Contains(strings.Join(lines, "\n"), `"list-audit-logs"`) {
-				break
-			}
+	// Files are written once a minute has ended: wait for this one.
+	waitFor(t, 3*time.Minute, "the self-audit records to come back", func() bool {
+		if !time.Now().After(start.Add(time.Minute)) {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no self-audit records came back: %q", lines)
+		lines = nil
+		for _, f := range download(t, listLocations(t, srv.URL, tok, start.Format(time.RFC3339), end.Format(time.RFC3339))) {
+			lines = append(lines, f...)
 		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return strings.Contains(strings.Join(lines, "\n"), `"list-audit-logs"`)
+	})
 	all := strings.Join(lines, "\n")
 	if strings.Contains(all, "wrong-secret-guess") || strings.Contains(all, "alice-password") {
 		t.Fatal("a password is in the audit records")

@@ -99,18 +99,6 @@ func (r *receiver) distinct(subscriber string) (actions []string, total int) {
 	return actions, total
 }
 
-// waitFor polls cond until it holds or the time is up.
-func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s after %s", what, within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // mixed makes n records cycling through actions, numbered in "custom".
 func mixed(n int, actions ...string) (lines []string, want map[string][]string) {
 	want = map[string][]string{}
