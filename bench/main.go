@@ -547,6 +547,12 @@ func (b *bench) scale(ctx context.Context, total int) error {
 	if extra > 0 {
 		fmt.Printf("loading %d records to reach %d...\n", extra, total)
 		start := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+		// As ingestion does: the days' partitions first.
+		if _, err := conn.Exec(ctx, `SELECT auditgraph_ensure_partitions(ARRAY(
+			SELECT d::date FROM generate_series($1::timestamptz, $2::timestamptz, '1 day') AS d))`,
+			start, start.Add(time.Duration(extra)*180*time.Millisecond)); err != nil {
+			return fmt.Errorf("partitions for the bulk load: %w", err)
+		}
 		i := 0
 		_, err := conn.CopyFrom(ctx, pgx.Identifier{"audit_records"},
 			[]string{"ts", "minute", "action", "category", "event_type", "session_id", "body"},

@@ -24,6 +24,7 @@ type Store interface {
 	Digests(ctx context.Context, from, to time.Time) ([]store.Digest, error)
 	DigestContent(ctx context.Context, hour time.Time, part int) (store.Digest, []byte, error)
 	DeleteHoursBefore(ctx context.Context, cutoff time.Time) (int64, error)
+	EnsurePartitions(ctx context.Context, from, to time.Time) error
 }
 
 // LocationLifetime is how long a handed-out location downloads.
@@ -163,7 +164,8 @@ const recentWindow = 2 * time.Hour
 
 // Run writes files and digests in the background until ctx ends: every
 // `every`, the files of the minutes that ended more than grace ago, then the
-// digests of the hours that did. With retention above zero it also removes,
+// digests of the hours that did. Once an hour it makes the record
+// partitions of the days ahead; with retention above zero it also removes,
 // once an hour, the hours that ended longer than retention ago.
 func (s *Service) Run(ctx context.Context, grace, every, retention time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
@@ -182,6 +184,10 @@ func (s *Service) Run(ctx context.Context, grace, every, retention time.Duration
 		from := cutoff.Add(-recentWindow)
 		if s.now().Sub(lastSweep) >= time.Hour {
 			from, lastSweep = time.Time{}, s.now()
+			// The days ahead get their tables before records need them.
+			if err := s.store.EnsurePartitions(ctx, s.now(), s.now().AddDate(0, 0, store.PartitionsAhead)); err != nil && ctx.Err() == nil {
+				log.Error("partitions ahead", "err", err)
+			}
 		}
 		if err := s.Seal(ctx, from, cutoff.Truncate(time.Minute)); err != nil && ctx.Err() == nil {
 			log.Error("background log files", "err", err)

@@ -200,7 +200,7 @@ func (s *Store) Dispatch(ctx context.Context, limit int) (int, error) {
 		// The same pass keeps the action catalog: one writer, each record
 		// counted once, and no catalog row locked by ingestion.
 		err := tx.QueryRow(ctx, `WITH batch AS (
-				SELECT r.id, r.tx_id, r.action, r.category, r.event_type, r.ts FROM audit_records r
+				SELECT r.id, r.minute, r.tx_id, r.action, r.category, r.event_type, r.ts FROM audit_records r
 				WHERE (r.tx_id, r.id) > ($2::xid8, $3) AND r.tx_id < pg_snapshot_xmin(pg_current_snapshot())
 				ORDER BY r.tx_id, r.id LIMIT $1),
 			catalog AS (
@@ -211,8 +211,8 @@ func (s *Store) Dispatch(ctx context.Context, limit int) (int, error) {
 					first_seen = LEAST(audit_actions.first_seen, EXCLUDED.first_seen),
 					last_seen = GREATEST(audit_actions.last_seen, EXCLUDED.last_seen)),
 			queued AS (
-				INSERT INTO deliveries (subscriber_id, record_id)
-				SELECT s.id, b.id FROM batch b JOIN subscribers s ON b.action = ANY (s.actions) ORDER BY b.tx_id, b.id, s.id),
+				INSERT INTO deliveries (subscriber_id, record_id, record_minute)
+				SELECT s.id, b.id, b.minute FROM batch b JOIN subscribers s ON b.action = ANY (s.actions) ORDER BY b.tx_id, b.id, s.id),
 			newest AS (SELECT tx_id, id FROM batch ORDER BY tx_id DESC, id DESC LIMIT 1)
 			SELECT (SELECT count(*) FROM batch), (SELECT tx_id::text FROM newest), (SELECT id FROM newest)`, limit, curTx, curID).Scan(&n, &last, &lastID)
 		if err != nil || last == nil {
@@ -260,7 +260,7 @@ type Delivery struct {
 // NextDeliveries returns the oldest queued deliveries of a subscriber.
 func (s *Store) NextDeliveries(ctx context.Context, subscriberID int64, limit int) ([]Delivery, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT d.id, d.record_id, r.action, r.body::bytea AS body FROM deliveries d
-		JOIN audit_records r ON r.id = d.record_id WHERE d.subscriber_id = $1 ORDER BY d.id LIMIT $2`, subscriberID, limit)
+		JOIN audit_records r ON r.id = d.record_id AND r.minute = d.record_minute WHERE d.subscriber_id = $1 ORDER BY d.id LIMIT $2`, subscriberID, limit)
 	ds, err := pgx.CollectRows(rows, pgx.RowToStructByName[Delivery])
 	if err != nil {
 		return nil, fmt.Errorf("store: next deliveries: %w", err)

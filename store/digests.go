@@ -174,8 +174,14 @@ func (s *Store) DigestContent(ctx context.Context, hour time.Time, part int) (Di
 // the append-only tables. It returns how many records it removed.
 func (s *Store) DeleteHoursBefore(ctx context.Context, cutoff time.Time) (int64, error) {
 	cutoff = cutoff.Truncate(time.Hour)
-	var n int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	// Whole days go first, a partition at a time: detaching takes a brief
+	// exclusive lock on audit_records, so each day is its own short
+	// transaction. The rows of the day the cutoff falls in are deleted.
+	n, err := s.dropDaysBefore(ctx, day(cutoff))
+	if err != nil {
+		return n, fmt.Errorf("store: retention: %w", err)
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SET LOCAL auditgraph.retention = 'on'"); err != nil {
 			return err
 		}
@@ -183,7 +189,7 @@ func (s *Store) DeleteHoursBefore(ctx context.Context, cutoff time.Time) (int64,
 		if err != nil {
 			return err
 		}
-		n = tag.RowsAffected()
+		n += tag.RowsAffected()
 		if _, err := tx.Exec(ctx, "DELETE FROM pending_minutes WHERE minute < $1", cutoff); err != nil {
 			return err
 		}
@@ -195,6 +201,41 @@ func (s *Store) DeleteHoursBefore(ctx context.Context, cutoff time.Time) (int64,
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: retention: %w", err)
+	}
+	return n, nil
+}
+
+// dropDaysBefore detaches and drops the partitions of the days before
+// first, returning how many records they held.
+func (s *Store) dropDaysBefore(ctx context.Context, first time.Time) (int64, error) {
+	days, err := s.Partitions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, d := range days {
+		if !d.Before(first) {
+			break
+		}
+		name := pgx.Identifier{partitionPrefix + d.Format("20060102")}.Sanitize()
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var rows int64
+			if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+name).Scan(&rows); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "ALTER TABLE audit_records DETACH PARTITION "+name); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "DROP TABLE "+name); err != nil {
+				return err
+			}
+			n += rows
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		s.partitions.Delete(d)
 	}
 	return n, nil
 }

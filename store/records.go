@@ -24,7 +24,33 @@ type NewRecord struct {
 // InsertRecords stores a batch of records with COPY in one transaction:
 // when it returns nil every record is committed, otherwise none is.
 func (s *Store) InsertRecords(ctx context.Context, recs []NewRecord) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	ms := minutes(recs)
+	days := make([]time.Time, 0, 1)
+	for _, m := range ms {
+		if d := day(m); len(days) == 0 || !days[len(days)-1].Equal(d) {
+			days = append(days, d)
+		}
+	}
+	err := s.ensureDays(ctx, days)
+	if err == nil {
+		err = s.insertRecords(ctx, recs, ms)
+		if isNoPartition(err) {
+			// A partition this process knew of was dropped since
+			// (retention): nothing was stored; make it again and retry.
+			s.forgetPartitions()
+			if err = s.ensureDays(ctx, days); err == nil {
+				err = s.insertRecords(ctx, recs, ms)
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store: insert records: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) insertRecords(ctx context.Context, recs []NewRecord, ms []time.Time) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_records"},
 			[]string{"ts", "minute", "action", "category", "event_type", "session_id", "body"},
 			pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
@@ -42,13 +68,9 @@ func (s *Store) InsertRecords(ctx context.Context, recs []NewRecord) error {
 		// sorted, so that concurrent batches lock them in one order.
 		_, err = tx.Exec(ctx, `INSERT INTO pending_minutes (minute)
 			SELECT DISTINCT m FROM unnest($1::timestamptz[]) AS m ORDER BY m
-			ON CONFLICT (minute) DO UPDATE SET minute = EXCLUDED.minute`, minutes(recs))
+			ON CONFLICT (minute) DO UPDATE SET minute = EXCLUDED.minute`, ms)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("store: insert records: %w", err)
-	}
-	return nil
 }
 
 func minutes(recs []NewRecord) []time.Time {

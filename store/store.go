@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -26,6 +27,9 @@ var ErrExists = errors.New("already exists")
 // Store is the service's access to PostgreSQL.
 type Store struct {
 	pool *pgxpool.Pool
+	// partitions holds the days (time.Time, UTC midnight) whose
+	// audit_records partition this process has seen exist.
+	partitions sync.Map
 }
 
 // New returns a Store over pool.

@@ -156,12 +156,24 @@ func dropDatabase(ctx context.Context, db string) {
 // returns its connection string.
 func URL(t testing.TB) string {
 	t.Helper()
+	return newDB(t, template)
+}
+
+// EmptyURL makes a fresh database for t with no migration applied, dropped
+// when t ends, for tests of the migrations themselves.
+func EmptyURL(t testing.TB) string {
+	t.Helper()
+	return newDB(t, "template0")
+}
+
+func newDB(t testing.TB, from string) string {
+	t.Helper()
 	if adminURL == nil {
 		t.Fatal("pgtest: call pgtest.Main from TestMain")
 	}
 	ctx := context.Background()
 	db := fmt.Sprintf("%s_%d", template, counter.Add(1))
-	if err := exec(ctx, "postgres", "CREATE DATABASE "+db+" TEMPLATE "+template); err != nil {
+	if err := exec(ctx, "postgres", "CREATE DATABASE "+db+" TEMPLATE "+from); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
 	t.Cleanup(func() { dropDatabase(ctx, db) })
