@@ -17,6 +17,7 @@ type Store interface {
 	PendingMinutes(ctx context.Context, from, to time.Time) ([]time.Time, error)
 	SealMinute(ctx context.Context, minute time.Time, encode store.Encoder) (store.LogFile, bool, error)
 	LogFiles(ctx context.Context, from, to time.Time) ([]store.LogFile, error)
+	ListingState(ctx context.Context, r store.ListingRanges) (store.ListingState, error)
 	LogFileContent(ctx context.Context, minute time.Time, part int) (store.LogFile, []byte, error)
 	MakeDigest(ctx context.Context, hour, now time.Time, build store.DigestBuilder) (store.Digest, bool, error)
 	HoursNeedingDigest(ctx context.Context, before time.Time) ([]time.Time, error)
@@ -87,20 +88,32 @@ func (s *Service) List(ctx context.Context, from, to time.Time) (Listing, error)
 	lastHourEnd := to.Add(-time.Nanosecond).Truncate(time.Hour).Add(time.Hour)
 	// Only the hours the range touches: a scan of every pending minute
 	// would walk the index entries of every record ever filed.
-	if err := s.Seal(ctx, from.Truncate(time.Hour), minTime(lastHourEnd, ended)); err != nil {
-		return Listing{}, err
+	r := store.ListingRanges{
+		SealFrom: from.Truncate(time.Hour), SealBefore: minTime(lastHourEnd, ended),
+		DigestBefore: minTime(lastHourEnd, now.Truncate(time.Hour)), DigestFirst: from.Truncate(time.Hour),
+		From: from, To: to, DigestFrom: from.Truncate(time.Hour), DigestTo: lastHourEnd,
 	}
-	digestBefore := minTime(lastHourEnd, now.Truncate(time.Hour))
-	if err := s.MakeDigests(ctx, digestBefore, from.Truncate(time.Hour)); err != nil {
-		return Listing{}, err
-	}
-	files, err := s.store.LogFiles(ctx, from, to)
+	// Usually a past range is written and digested already, and one round
+	// trip answers it; otherwise the work is done first and the answer read
+	// again.
+	st, err := s.store.ListingState(ctx, r)
 	if err != nil {
 		return Listing{}, err
 	}
-	digests, err := s.store.Digests(ctx, from.Truncate(time.Hour), lastHourEnd)
-	if err != nil {
-		return Listing{}, err
+	files, digests := st.Files, st.Digests
+	if len(st.Pending) > 0 || len(st.DigestHours) > 0 {
+		if err := s.Seal(ctx, r.SealFrom, r.SealBefore); err != nil {
+			return Listing{}, err
+		}
+		if err := s.MakeDigests(ctx, r.DigestBefore, r.DigestFirst); err != nil {
+			return Listing{}, err
+		}
+		if files, err = s.store.LogFiles(ctx, r.From, r.To); err != nil {
+			return Listing{}, err
+		}
+		if digests, err = s.store.Digests(ctx, r.DigestFrom, r.DigestTo); err != nil {
+			return Listing{}, err
+		}
 	}
 	expires := now.Add(LocationLifetime)
 	l := Listing{Files: make([]File, len(files)), Digests: make([]DigestLocation, len(digests)), Complete: !to.After(ended)}

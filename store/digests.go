@@ -115,14 +115,7 @@ func (s *Store) MakeDigest(ctx context.Context, hour time.Time, now time.Time, b
 // `before` that need a digest: every hour from the chain's first hour on
 // that has none, and every hour with files no digest lists.
 func (s *Store) HoursNeedingDigest(ctx context.Context, before time.Time) ([]time.Time, error) {
-	rows, _ := s.pool.Query(ctx, `
-		SELECT h FROM generate_series(
-			(SELECT GREATEST(c.first_hour, COALESCE((SELECT max(hour) + interval '1 hour' FROM digests WHERE hour >= c.first_hour), c.first_hour))
-			 FROM digest_chain c),
-			$1::timestamptz - interval '1 hour', interval '1 hour') AS h
-		UNION
-		SELECT DISTINCT date_trunc('hour', minute) FROM log_files WHERE digest_id IS NULL AND minute < $1
-		ORDER BY 1`, before)
+	rows, _ := s.pool.Query(ctx, hoursNeedingDigestSQL+" ORDER BY 1", before)
 	hours, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
 	if err != nil {
 		return nil, fmt.Errorf("store: hours needing digest: %w", err)
@@ -145,7 +138,7 @@ func (s *Store) NeedsDigest(ctx context.Context, hour time.Time) (bool, error) {
 
 // Digests lists the digests of the hours in [from, to) by hour and part.
 func (s *Store) Digests(ctx context.Context, from, to time.Time) ([]Digest, error) {
-	rows, _ := s.pool.Query(ctx, "SELECT "+digestColumns+" FROM digests WHERE hour >= $1 AND hour < $2 ORDER BY hour, part", from, to)
+	rows, _ := s.pool.Query(ctx, digestsSQL, from, to)
 	ds, err := pgx.CollectRows(rows, pgx.RowToStructByName[Digest])
 	if err != nil {
 		return nil, fmt.Errorf("store: digests: %w", err)

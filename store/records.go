@@ -50,6 +50,9 @@ func (s *Store) InsertRecords(ctx context.Context, recs []NewRecord) error {
 }
 
 func (s *Store) insertRecords(ctx context.Context, recs []NewRecord, ms []time.Time) error {
+	if len(recs) <= smallBatch {
+		return s.insertSmall(ctx, recs, ms)
+	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_records"},
 			[]string{"ts", "minute", "action", "category", "event_type", "session_id", "body"},
@@ -105,8 +108,7 @@ const sealLock = 0x6c6f67 // "log"
 // PendingMinutes returns the minutes in [from, to) that hold records not yet
 // in a file, oldest first.
 func (s *Store) PendingMinutes(ctx context.Context, from, to time.Time) ([]time.Time, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT minute FROM pending_minutes
-		WHERE minute >= $1 AND minute < $2 ORDER BY minute`, from, to)
+	rows, _ := s.pool.Query(ctx, pendingMinutesSQL, from, to)
 	ms, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
 	if err != nil {
 		return nil, fmt.Errorf("store: pending minutes: %w", err)
@@ -174,8 +176,7 @@ func (s *Store) SealMinute(ctx context.Context, minute time.Time, encode Encoder
 
 // LogFiles lists the files of the minutes in [from, to) by minute and part.
 func (s *Store) LogFiles(ctx context.Context, from, to time.Time) ([]LogFile, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT id, minute, part, record_count, byte_size, sha256, created_at
-		FROM log_files WHERE minute >= $1 AND minute < $2 ORDER BY minute, part`, from, to)
+	rows, _ := s.pool.Query(ctx, logFilesSQL, from, to)
 	fs, err := pgx.CollectRows(rows, pgx.RowToStructByName[LogFile])
 	if err != nil {
 		return nil, fmt.Errorf("store: log files: %w", err)
