@@ -4,36 +4,39 @@
 package logfile
 
 import (
-	"bytes"
 	"compress/gzip"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"iter"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Encode writes the records' bodies, one per line, as gzip-compressed JSON
-// Lines.
-func Encode(bodies [][]byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	for _, b := range bodies {
+// Encode writes bodies to w, one per line, as gzip-compressed JSON Lines.
+// It holds no body past its line, so a minute of any size is written in
+// constant memory.
+func Encode(w io.Writer, bodies iter.Seq[[]byte]) error {
+	zw := gzip.NewWriter(w)
+	for b := range bodies {
 		if _, err := zw.Write(b); err != nil {
-			return nil, fmt.Errorf("logfile: encode: %w", err)
+			return fmt.Errorf("logfile: encode: %w", err)
 		}
-		if _, err := zw.Write([]byte{'\n'}); err != nil {
-			return nil, fmt.Errorf("logfile: encode: %w", err)
+		if _, err := zw.Write(newline); err != nil {
+			return fmt.Errorf("logfile: encode: %w", err)
 		}
 	}
 	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("logfile: encode: %w", err)
+		return fmt.Errorf("logfile: encode: %w", err)
 	}
-	return buf.Bytes(), nil
+	return nil
 }
+
+var newline = []byte{'\n'}
 
 // PathPrefix is where log files are served.
 const PathPrefix = "/api/1.0/logs/"

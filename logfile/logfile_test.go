@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,6 +29,12 @@ func gunzip(t *testing.T, b []byte) string {
 	return string(out)
 }
 
+func encode(bodies [][]byte) ([]byte, error) {
+	var buf bytes.Buffer
+	err := Encode(&buf, slices.Values(bodies))
+	return buf.Bytes(), err
+}
+
 func TestEncode(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -46,7 +53,7 @@ func TestEncode(t *testing.T) {
 			for _, b := range tt.bodies {
 				bodies = append(bodies, []byte(b))
 			}
-			out, err := Encode(bodies)
+			out, err := encode(bodies)
 			if err != nil {
 				t.Fatalf("got error %v, want nil", err)
 			}
@@ -67,8 +74,8 @@ func TestEncode(t *testing.T) {
 
 	t.Run("deterministic", func(t *testing.T) {
 		bodies := [][]byte{[]byte(`{"a":1}`), []byte(`{"b":2}`)}
-		a, err1 := Encode(bodies)
-		b, err2 := Encode(bodies)
+		a, err1 := encode(bodies)
+		b, err2 := encode(bodies)
 		if err1 != nil || err2 != nil {
 			t.Fatalf("got errors %v, %v, want nil", err1, err2)
 		}

@@ -41,10 +41,14 @@ func TestAppendOnly(t *testing.T) {
 		"UPDATE audit_records SET file_id = file_id + 0",
 		"DELETE FROM audit_records",
 		"TRUNCATE audit_records CASCADE",
-		"UPDATE log_files SET content = 'x'",
+		"UPDATE log_files SET byte_size = byte_size + 1",
 		"UPDATE log_files SET digest_id = NULL",
 		"DELETE FROM log_files",
 		"TRUNCATE log_files CASCADE",
+		"UPDATE log_file_chunks SET data = 'x'",
+		"UPDATE log_file_chunks SET seq = seq + 1",
+		"DELETE FROM log_file_chunks",
+		"TRUNCATE log_file_chunks",
 		"UPDATE digests SET content = 'x'",
 		"DELETE FROM digests",
 		"TRUNCATE digests CASCADE",
@@ -69,6 +73,11 @@ func TestAppendOnly(t *testing.T) {
 	}
 	if ds, _ := s.Digests(ctx, time.Time{}, recent.Add(time.Hour)); len(ds) != 1 || !ds[0].Hour.Equal(recent.Truncate(time.Hour)) {
 		t.Errorf("digests after retention: %v, want only the recent hour's", ds)
+	}
+	var oldChunks, recentChunks int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FILTER (WHERE minute = $1), count(*) FILTER (WHERE minute = $2) FROM log_file_chunks",
+		old, recent).Scan(&oldChunks, &recentChunks); err != nil || oldChunks != 0 || recentChunks != 1 {
+		t.Errorf("chunks after retention: %d of the old file, %d of the recent one (%v), want 0 and 1", oldChunks, recentChunks, err)
 	}
 	// The setting lasted only for retention's own transaction.
 	if _, err := pool.Exec(ctx, "DELETE FROM audit_records"); err == nil {

@@ -2,11 +2,15 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
+	"errors"
 	"fmt"
+	"io"
+	"iter"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // NewRecord is an audit record to store: its body exactly as sent, and the
@@ -97,9 +101,14 @@ type LogFile struct {
 	CreatedAt   time.Time `db:"created_at"`
 }
 
-// Encoder turns the bodies of one minute's records, in order, into the
-// content of a log file.
-type Encoder func(bodies [][]byte) ([]byte, error)
+// Encoder writes the bodies of one minute's records, in order, to w as the
+// content of a log file. Each body is valid only until the next one comes:
+// neither the records nor the file are ever held whole.
+type Encoder func(w io.Writer, bodies iter.Seq[[]byte]) error
+
+// sealFetch is how many records writing a file reads at a time; the
+// content they make is stored between reads.
+const sealFetch = 1000
 
 // sealLock is the first key of the advisory lock held while a minute's file
 // is written; the second key is the minute.
@@ -121,7 +130,9 @@ func (s *Store) PendingMinutes(ctx context.Context, from, to time.Time) ([]time.
 // It returns false when there was nothing to write. Servers sharing the
 // database take turns on a minute, and a record is marked with its file in
 // the same transaction that stores the file, so each record lands in exactly
-// one file.
+// one file. The records are read through a cursor and the content is stored
+// in chunks of ChunkSize as it is made, so a minute of any size is written
+// holding one batch of records and about one chunk.
 func (s *Store) SealMinute(ctx context.Context, minute time.Time, encode Encoder) (LogFile, bool, error) {
 	var f LogFile
 	var wrote bool
@@ -135,34 +146,79 @@ func (s *Store) SealMinute(ctx context.Context, minute time.Time, encode Encoder
 		if _, err := tx.Exec(ctx, "DELETE FROM pending_minutes WHERE minute = $1", minute); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `SELECT id, body FROM audit_records
-			WHERE minute = $1 AND file_id IS NULL ORDER BY ts, id`, minute)
-		var ids []int64
-		var bodies [][]byte
-		var id int64
-		var body []byte
-		_, err := pgx.ForEachRow(rows, []any{&id, &body}, func() error {
-			ids = append(ids, id)
-			bodies = append(bodies, body)
-			return nil
-		})
-		if err != nil || len(ids) == 0 {
+		// Under the lock no other file of the minute is being written.
+		var part int
+		if err := tx.QueryRow(ctx, "SELECT COALESCE(max(part), 0) + 1 FROM log_files WHERE minute = $1", minute).Scan(&part); err != nil {
 			return err
 		}
-		content, err := encode(bodies)
+		if _, err := tx.Exec(ctx, `DECLARE seal_records NO SCROLL CURSOR FOR SELECT id, body FROM audit_records
+			WHERE minute = $1 AND file_id IS NULL ORDER BY ts, id`, minute); err != nil {
+			return err
+		}
+		w := newChunkWriter(tx, minute, part)
+		var ids []int64
+		var readErr error
+		var readAll bool
+		bodies := func(yield func([]byte) bool) {
+			for {
+				// The connection reads rows until the batch ends; the chunks
+				// the batch filled are stored after it.
+				rows, _ := tx.Query(ctx, "FETCH FORWARD "+strconv.Itoa(sealFetch)+" FROM seal_records")
+				var id int64
+				var body pgtype.DriverBytes
+				n, stopped := 0, false
+				for rows.Next() {
+					if readErr = rows.Scan(&id, &body); readErr != nil {
+						break
+					}
+					n++
+					ids = append(ids, id)
+					if stopped = !yield(body); stopped {
+						break
+					}
+				}
+				rows.Close()
+				if readErr == nil {
+					readErr = rows.Err()
+				}
+				if readErr != nil || stopped {
+					return
+				}
+				if readErr = w.store(ctx, false); readErr != nil {
+					return
+				}
+				if n < sealFetch {
+					readAll = true
+					return
+				}
+			}
+		}
+		err := encode(w, bodies)
+		if readErr != nil {
+			return readErr
+		}
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(content)
-		rows, _ = tx.Query(ctx, `INSERT INTO log_files (minute, part, record_count, byte_size, sha256, content)
-			SELECT $1, COALESCE(max(part), 0) + 1, $2, $3, $4, $5 FROM log_files WHERE minute = $1
+		if !readAll {
+			return errors.New("the encoder stopped before the last record")
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		if err := w.store(ctx, true); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `INSERT INTO log_files (minute, part, record_count, byte_size, sha256)
+			VALUES ($1, $2, $3, $4, $5)
 			RETURNING id, minute, part, record_count, byte_size, sha256, created_at`,
-			minute, len(ids), len(content), sum[:], content)
+			minute, part, len(ids), w.size, w.sum.Sum(nil))
 		f, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[LogFile])
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "UPDATE audit_records SET file_id = $1 WHERE id = ANY($2)", f.ID, ids); err != nil {
+		// The minute first: audit_records is partitioned by it.
+		if _, err := tx.Exec(ctx, "UPDATE audit_records SET file_id = $1 WHERE minute = $2 AND id = ANY($3)", f.ID, minute, ids); err != nil {
 			return err
 		}
 		wrote = true
@@ -182,23 +238,6 @@ func (s *Store) LogFiles(ctx context.Context, from, to time.Time) ([]LogFile, er
 		return nil, fmt.Errorf("store: log files: %w", err)
 	}
 	return fs, nil
-}
-
-// LogFileContent returns the file of minute and part with its content;
-// ErrNotFound when there is none.
-func (s *Store) LogFileContent(ctx context.Context, minute time.Time, part int) (LogFile, []byte, error) {
-	var f LogFile
-	var content []byte
-	err := s.pool.QueryRow(ctx, `SELECT id, minute, part, record_count, byte_size, sha256, created_at, content
-		FROM log_files WHERE minute = $1 AND part = $2`, minute, part).
-		Scan(&f.ID, &f.Minute, &f.Part, &f.RecordCount, &f.ByteSize, &f.SHA256, &f.CreatedAt, &content)
-	if err == pgx.ErrNoRows {
-		return LogFile{}, nil, ErrNotFound
-	}
-	if err != nil {
-		return LogFile{}, nil, fmt.Errorf("store: log file content: %w", err)
-	}
-	return f, content, nil
 }
 
 // CountRecords counts the records whose minute is in [from, to).
