@@ -1,9 +1,11 @@
 package logfile
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -18,7 +20,7 @@ type Store interface {
 	SealMinute(ctx context.Context, minute time.Time, encode store.Encoder) (store.LogFile, bool, error)
 	LogFiles(ctx context.Context, from, to time.Time) ([]store.LogFile, error)
 	ListingState(ctx context.Context, r store.ListingRanges) (store.ListingState, error)
-	LogFileContent(ctx context.Context, minute time.Time, part int) (store.LogFile, []byte, error)
+	OpenLogFile(ctx context.Context, minute time.Time, part int) (store.LogFile, *store.FileReader, error)
 	MakeDigest(ctx context.Context, hour, now time.Time, build store.DigestBuilder) (store.Digest, bool, error)
 	HoursNeedingDigest(ctx context.Context, before time.Time) ([]time.Time, error)
 	NeedsDigest(ctx context.Context, hour time.Time) (bool, error)
@@ -231,25 +233,30 @@ type Object struct {
 	ContentType string
 	SHA256      []byte
 	Created     time.Time
-	Content     []byte
+	// Content reads the file. A log file's reader fetches it a chunk at
+	// a time as it is read, with the context given to Open.
+	Content io.ReadSeeker
 }
 
 // Open returns the log file or digest at path. The caller has checked
 // that the request may read it (signature or token).
 func (s *Service) Open(ctx context.Context, path string) (Object, error) {
 	if v, minute, part, ok := ParsePath(path); ok && v == s.schemaVersion {
-		f, content, err := s.store.LogFileContent(ctx, minute, part)
+		f, content, err := s.store.OpenLogFile(ctx, minute, part)
 		if errors.Is(err, store.ErrNotFound) {
 			return Object{}, ErrNoFile
 		}
-		return Object{Name: Name(minute, part), ContentType: "application/gzip", SHA256: f.SHA256, Created: f.CreatedAt, Content: content}, err
+		if err != nil {
+			return Object{}, err
+		}
+		return Object{Name: Name(minute, part), ContentType: "application/gzip", SHA256: f.SHA256, Created: f.CreatedAt, Content: content}, nil
 	}
 	if v, hour, part, ok := ParseDigestPath(path); ok && v == s.schemaVersion {
 		d, content, err := s.store.DigestContent(ctx, hour, part)
 		if errors.Is(err, store.ErrNotFound) {
 			return Object{}, ErrNoFile
 		}
-		return Object{Name: DigestName(hour, part), ContentType: "application/json", SHA256: d.SHA256, Created: d.CreatedAt, Content: content}, err
+		return Object{Name: DigestName(hour, part), ContentType: "application/json", SHA256: d.SHA256, Created: d.CreatedAt, Content: bytes.NewReader(content)}, err
 	}
 	return Object{}, ErrNoFile
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -90,7 +89,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	h.Set("ETag", `"`+hex.EncodeToString(obj.SHA256)+`"`)
 	h.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(obj.SHA256)+":")
 	h.Set("Cache-Control", "private, max-age=3600, immutable")
-	http.ServeContent(w, r, "", obj.Created, bytes.NewReader(obj.Content))
+	http.ServeContent(w, r, "", obj.Created, obj.Content)
 }
 
 // healthz answers 200 while the database answers.
