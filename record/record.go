@@ -29,7 +29,10 @@ type Record struct {
 	Category  string
 	EventType string
 	SessionID string
-	Body      []byte
+	// Body is the record compact (insignificant white space removed). When
+	// it came compact, Body is the very bytes of the input, not a copy: keep
+	// the input unchanged while the record is in use.
+	Body []byte
 }
 
 // Problem is what is wrong with one record of a batch.
@@ -64,8 +67,9 @@ func ParseBatch(body []byte) ([]Record, []Problem) {
 	}
 	var recs []Record
 	var problems []Problem
+	var sc scanner
 	for i, raw := range raws {
-		r, ps := Parse(raw)
+		r, ps := parse(raw, true, &sc)
 		for _, p := range ps {
 			p.Position = i + 1
 			if lines != nil {
@@ -107,7 +111,12 @@ func split(body []byte) (raws []json.RawMessage, lines []int, problems []Problem
 		}
 		return raws, nil, nil
 	}
-	// One object, JSON Lines, or objects one after another.
+	// JSON Lines, the common case, cut at each newline: when every line
+	// holds one JSON value, they are the records.
+	if raws, lines, ok := splitLines(trimmed, leading); ok {
+		return raws, lines, nil
+	}
+	// One object spread over lines, or objects one after another.
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	var line int
 	var counted int64
@@ -155,6 +164,30 @@ func split(body []byte) (raws []json.RawMessage, lines []int, problems []Problem
 	return nil, nil, problems
 }
 
+// splitLines cuts body (trimmed, not empty) at its newlines; ok is false
+// when some line is not one JSON value. A single line is one record with
+// no line number.
+func splitLines(body []byte, leading int) (raws []json.RawMessage, lines []int, ok bool) {
+	n := bytes.Count(body, []byte("\n")) + 1
+	raws, lines = make([]json.RawMessage, 0, n), make([]int, 0, n)
+	for i := 0; len(body) > 0; i++ {
+		line, rest, _ := bytes.Cut(body, []byte("\n"))
+		body = rest
+		line = bytes.Trim(line, jsonSpace)
+		if len(line) == 0 {
+			continue
+		}
+		if !json.Valid(line) {
+			return nil, nil, false
+		}
+		raws, lines = append(raws, line), append(lines, leading+i+1)
+	}
+	if len(raws) == 1 {
+		lines = nil
+	}
+	return raws, lines, true
+}
+
 func jsonError(err error) string {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
@@ -169,20 +202,27 @@ func jsonError(err error) string {
 // Parse checks one record against schema 1.0, in one pass over its bytes
 // after json.Valid (ingestion spends most of its time here).
 func Parse(raw []byte) (Record, []Problem) {
+	return parse(raw, false, &scanner{})
+}
+
+// parse is Parse; valid tells that raw is known to be valid UTF-8 and JSON
+// already (ParseBatch checked), which spares two passes over it. sc is
+// reused from record to record.
+func parse(raw []byte, valid bool, sc *scanner) (Record, []Problem) {
 	var problems []Problem
 	bad := func(field, format string, args ...any) {
 		problems = append(problems, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	if !utf8.Valid(raw) {
+	if !valid && !utf8.Valid(raw) {
 		bad("", "the record is not valid UTF-8")
 		return Record{}, problems
 	}
 	trimmed := bytes.TrimSpace(raw)
-	if !json.Valid(trimmed) {
+	if !valid && !json.Valid(trimmed) {
 		bad("", "a record must be a JSON object")
 		return Record{}, problems
 	}
-	top, dup := scanRecord(trimmed)
+	top, dup, spaced := sc.scanRecord(trimmed)
 	if dup != nil {
 		bad(*dup, "appears more than once in its object; send each field once")
 		return Record{}, problems
@@ -263,13 +303,17 @@ func Parse(raw []byte) (Record, []Problem) {
 	if len(problems) > 0 {
 		return Record{}, problems
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(raw))
-	if err := json.Compact(&buf, raw); err != nil {
-		bad("", "not valid JSON: %s", jsonError(err))
-		return Record{}, problems
+	// Stored compact, one line each in the files; most records come so.
+	r.Body = trimmed
+	if spaced {
+		var buf bytes.Buffer
+		buf.Grow(len(trimmed))
+		if err := json.Compact(&buf, trimmed); err != nil {
+			bad("", "not valid JSON: %s", jsonError(err))
+			return Record{}, problems
+		}
+		r.Body = buf.Bytes()
 	}
-	r.Body = buf.Bytes()
 	return r, nil
 }
 

@@ -233,3 +233,20 @@ func BenchmarkParse(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkParseBatch: a batch of 1,000 compact records as JSON Lines, the
+// shape ingestion mostly gets.
+func BenchmarkParseBatch(b *testing.B) {
+	var lines []string
+	for i := 0; i < 1000; i++ {
+		lines = append(lines, strings.Replace(exampleCompact, "delete-designer-role", fmt.Sprintf("action-%d", i), 1))
+	}
+	body := []byte(strings.Join(lines, "\n"))
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, ps := ParseBatch(body); ps != nil {
+			b.Fatal(ps)
+		}
+	}
+}
