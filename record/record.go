@@ -270,6 +270,8 @@ func parse(raw []byte, valid bool, sc *scanner) (Record, []Problem) {
 			bad("timestamp", "is %q, not an RFC 3339 date-time such as 2023-06-12T16:30:00.123Z", ts)
 		} else if _, off := t.Zone(); off != 0 {
 			bad("timestamp", "is %q; give it in UTC, ending in Z", ts)
+		} else if t.Year() < 1 {
+			bad("timestamp", "is %q, before the year 0001; PostgreSQL has no year 0", ts)
 		} else {
 			r.Timestamp = t.UTC()
 			r.Minute = r.Timestamp.Truncate(time.Minute)
