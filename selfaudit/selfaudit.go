@@ -70,6 +70,8 @@ type Recorder struct {
 	mu    sync.Mutex
 	queue []*pending
 	busy  bool // an insert is running
+
+	background sync.WaitGroup // records of Go not stored yet
 }
 
 type pending struct {
@@ -85,6 +87,42 @@ func New(st Store) *Recorder {
 
 // Record stores the event, committed before it returns.
 func (r *Recorder) Record(ctx context.Context, e Event) error {
+	row, err := r.row(e)
+	if err != nil {
+		return err
+	}
+	return r.write(row)
+}
+
+// Go stores the event like Record, but returns at once: the record joins
+// the next group commit while the caller goes on, and failed, when not
+// nil, gets the error of a record that could not be stored. For events
+// whose answer should not wait for a commit, such as downloads; a record
+// is lost only if the process dies in the millisecond before its commit.
+// Wait at shutdown.
+func (r *Recorder) Go(e Event, failed func(error)) {
+	row, err := r.row(e)
+	r.background.Add(1)
+	go func() {
+		defer r.background.Done()
+		if err == nil {
+			err = r.write(row)
+		}
+		if err != nil && failed != nil {
+			failed(err)
+		}
+	}()
+}
+
+// Wait returns once every record of Go so far is stored or has failed.
+// Call it after the server has stopped taking requests and before the
+// database closes.
+func (r *Recorder) Wait() {
+	r.background.Wait()
+}
+
+// row makes the record of e.
+func (r *Recorder) row(e Event) (store.NewRecord, error) {
 	now := r.now().UTC()
 	outcome := record.Outcome{Type: "success"}
 	if e.Failure != "" {
@@ -111,13 +149,13 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
-		return err
+		return store.NewRecord{}, err
 	}
 	rec, problems := record.Parse(b)
 	if len(problems) > 0 {
-		return &problemError{problems[0]}
+		return store.NewRecord{}, &problemError{problems[0]}
 	}
-	return r.write(rec.Row())
+	return rec.Row(), nil
 }
 
 // write commits row with whatever else is queued.

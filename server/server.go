@@ -36,6 +36,10 @@ type Config struct {
 	MaxSubscriberActions int
 	// Tail feeds GraphQL subscriptions; the caller runs it.
 	Tail graph.Tail
+	// Audit records what the service does; the caller waits for it at
+	// shutdown (Wait), since downloads do not wait for their record. New
+	// makes one when nil.
+	Audit *selfaudit.Recorder
 }
 
 // DefaultAccountThrottle slows an account after 5 failures in 15 minutes:
@@ -75,7 +79,10 @@ func New(cfg Config, st *store.Store, tokens *auth.Tokens, hasher *auth.Hasher, 
 	if cfg.AddressThrottle.Threshold == 0 {
 		cfg.AddressThrottle = DefaultAddressThrottle
 	}
-	audit := selfaudit.New(st)
+	audit := cfg.Audit
+	if audit == nil {
+		audit = selfaudit.New(st)
+	}
 	s := &Server{cfg: cfg, store: st, tokens: tokens, gate: auth.NewGate(tokens, st), audit: audit,
 		logs: logs, log: log, mux: http.NewServeMux()}
 	s.routes(

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/auditgraph/auditgraph/store"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestDownloadLargeFileAndRanges: a file of several chunks downloads byte
@@ -100,5 +101,30 @@ func TestDownloadLargeFileAndRanges(t *testing.T) {
 				t.Errorf("ETag %q, want %q", resp.Header.Get("ETag"), etag)
 			}
 		})
+	}
+}
+
+// TestDownloadIsAudited: a download's record does not hold up the answer,
+// but it is stored by the time the server has shut down.
+func TestDownloadIsAudited(t *testing.T) {
+	env := newEnv(t)
+	addUser(t, env, "root", "admin", "admin-password")
+	srv := startServer(t, env)
+	tok := token(t, srv.URL, "root", "admin-password")
+	post(t, srv.URL+"/api/1.0/audit-events", tok, "application/json", rec("2023-06-12T16:31:00Z", "x", "1"))
+	locs := listLocations(t, srv.URL, tok, "2023-06-12T16:31:00Z", "2023-06-12T16:32:00Z")
+	download(t, locs)
+	download(t, locs)
+	srv.stop(t)
+	conn, err := pgx.Connect(context.Background(), env["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	err = conn.QueryRow(context.Background(),
+		"SELECT count(*) FROM audit_records WHERE action = 'download-log-file' AND body::jsonb #>> '{object,identifier,value}' LIKE '%20230612T1631Z-1.jsonl.gz'").Scan(&n)
+	if err != nil || n != 2 {
+		t.Errorf("download records after shutdown: %d %v, want 2", n, err)
 	}
 }

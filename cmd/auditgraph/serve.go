@@ -21,6 +21,7 @@ import (
 	"github.com/auditgraph/auditgraph/logfile"
 	"github.com/auditgraph/auditgraph/migrations"
 	"github.com/auditgraph/auditgraph/record"
+	"github.com/auditgraph/auditgraph/selfaudit"
 	"github.com/auditgraph/auditgraph/server"
 	"github.com/auditgraph/auditgraph/store"
 	"github.com/auditgraph/auditgraph/subscription"
@@ -163,8 +164,10 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 	tail := subscription.NewTail(st, log)
 	deliverer := subscription.NewDeliverer(st, hooks, fmt.Sprintf("%s/%d", ln.Addr(), os.Getpid()), log)
 	logs := logfile.NewService(st, logfile.NewSigner(secrets), tokens, record.SchemaVersion, publicURL)
+	audit := selfaudit.New(st)
+	defer audit.Wait() // the records of the last downloads, before the pool closes
 	handler := server.New(server.Config{PublicURL: publicURL, MaxIngestBytes: maxIngest, AccountThrottle: acct, AddressThrottle: addr,
-		MaxSubscriberActions: maxActions, Tail: tail}, st, tokens, auth.NewHasher(auth.DefaultArgon2, 0), logs, log)
+		MaxSubscriberActions: maxActions, Tail: tail, Audit: audit}, st, tokens, auth.NewHasher(auth.DefaultArgon2, 0), logs, log)
 
 	srv := &http.Server{
 		Handler:           handler,
