@@ -27,11 +27,12 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzSplitPath$$' -fuzztime=$(FUZZTIME) ./logfile
 
 # The benchmark suite against a server and PostgreSQL it starts itself;
-# writes bench/RESULTS.md. SCALE sets the records stored for the scale
-# figures (make bench SCALE=10000000).
+# writes bench/RESULTS.md (or OUT). SCALE sets the records stored for the
+# scale figures (make bench SCALE=10000000 OUT=bench/RESULTS-10M.md).
 SCALE ?= 200000
+OUT ?= bench/RESULTS.md
 bench: deps build
-	$(GO) run ./bench -scale=$(SCALE) -out=bench/RESULTS.md
+	$(GO) run ./bench -scale=$(SCALE) -out=$(OUT)
 
 generate:
 	$(GO) tool gqlgen generate

@@ -601,7 +601,9 @@ func (b *bench) explain(ctx context.Context, conn *pgx.Conn) error {
 		{"listing: minutes with records in no file", fmt.Sprintf("SELECT minute FROM pending_minutes WHERE minute >= '%s' AND minute < '%s' ORDER BY minute", hour.Format(time.RFC3339), hour.Add(time.Hour).Format(time.RFC3339))},
 		{"background writer's hourly sweep: every pending minute", "SELECT minute FROM pending_minutes WHERE minute >= '0001-01-01' AND minute < now() ORDER BY minute"},
 		{"writing a minute's file: its records", fmt.Sprintf("SELECT id, body FROM audit_records WHERE minute = '%s' AND file_id IS NULL ORDER BY ts, id", hour.Add(30*time.Minute).Format(time.RFC3339))},
-		{"session look-up", "SELECT id, ts, action FROM audit_records WHERE session_id = 'session-77' AND (ts, id) > ('0001-01-01', 0) ORDER BY ts, id LIMIT 51"},
+		{"session look-up (every day's partition, merged in order)", "SELECT id, ts, action FROM audit_records WHERE session_id = 'session-77' AND (ts, id) > ('0001-01-01', 0) ORDER BY ts, id LIMIT 51"},
+		{"subscriptions: the next records in commit order", "SELECT id, minute, tx_id, action FROM audit_records WHERE (tx_id, id) > ('0'::xid8, 0) AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id, id LIMIT 500"},
+		{"counting an hour's records (one day's partition)", fmt.Sprintf("SELECT count(*) FROM audit_records WHERE minute >= '%s' AND minute < '%s'", hour.Format(time.RFC3339), hour.Add(time.Hour).Format(time.RFC3339))},
 	}
 	for _, q := range queries {
 		rows, err := conn.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+q.sql)

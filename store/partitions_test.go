@@ -2,10 +2,8 @@ package store_test
 
 import (
 	"context"
-	"io/fs"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/auditgraph/auditgraph/internal/pgtest"
@@ -127,24 +125,9 @@ func TestRetentionDropsWholeDays(t *testing.T) {
 // transaction ids, and new records continue the ids.
 func TestMigrationPartitionsExistingRecords(t *testing.T) {
 	ctx := context.Background()
-	pool, err := store.Open(ctx, pgtest.EmptyURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.PoolAt(t, 5)
 	s := store.New(pool)
-	upTo5 := fstest.MapFS{}
-	names, _ := fs.Glob(migrations.FS, "*.sql")
-	for _, n := range names {
-		if n < "006" {
-			b, _ := fs.ReadFile(migrations.FS, n)
-			upTo5[n] = &fstest.MapFile{Data: b}
-		}
-	}
-	if _, err := s.Migrate(ctx, upTo5); err != nil {
-		t.Fatal(err)
-	}
-	_, err = pool.Exec(ctx, `
+	_, err := pool.Exec(ctx, `
 		INSERT INTO log_files (minute, part, record_count, byte_size, sha256, content)
 			VALUES ('2023-06-12T16:30:00Z', 1, 1, 1, decode(repeat('00', 32), 'hex'), 'x');
 		INSERT INTO audit_records (ts, minute, action, category, event_type, session_id, body, file_id) VALUES
