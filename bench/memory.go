@@ -117,7 +117,7 @@ func (b *bench) memory(ctx context.Context) error {
 	mb := float64(size) / 1e6
 	b.add(fmt.Sprintf("download of one %.0f MB file (MB/s)", mb), fmt.Sprintf("%.1f over HTTP", httpMBs), fmt.Sprintf("%.1f from PostgreSQL", pgMBs), httpMBs/pgMBs, "at least 0.8")
 	b.add(fmt.Sprintf("server RSS downloading a %.0f MB file (MB)", mb), fmt.Sprintf("peak %.0f (%.0f before)", readPeak, readBefore),
-		fmt.Sprintf("file %.0f", mb), (readPeak-readBefore)/mb, "flat: growth far below the file")
+		fmt.Sprintf("file %.0f", mb), (readPeak-readBefore)/mb, "flat: RSS growth / file size near 0")
 	note := fmt.Sprintf("a %.0f MB minute file (%d records, %d chunks of 1 MiB): written in %.1fs with server RSS %.0f MB before, peak %.0f MB while writing; downloaded %d times (the last %d timed: %.1fs) with RSS %.0f MB before, peak %.0f MB (VmRSS sampled every 10 ms, the server restarted before each)",
 		mb, bigFileRecords, (size+(1<<20)-1)>>20, writeTime.Seconds(), writeBefore, writePeak, bigFileRounds+1, bigFileRounds, readTime.Seconds(), readBefore, readPeak)
 	fmt.Println(note)
